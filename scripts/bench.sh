@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# `npm run bench -- <scenario> [options]`: set up everything, then run a bench scenario.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+bash scripts/setup.sh >&2
+exec node dist/bench/bench-cli.js "$@"

@@ -1,0 +1,72 @@
+// The error catalogue: every error the system reports by name. Each code has an HTTP status (for
+// errors that reach a client), a message, and how to solve it. docs: README "Error codes".
+// Add new codes here, in the section of the role that raises them; test/errors.test.ts checks
+// that every code is well-formed and documented.
+
+export interface ErrorSpec {
+  status: number;
+  message: string;
+  howToSolve: string;
+}
+
+export const errorCatalogue = {
+  // ---- shared
+  TALLY_ERR_CONFIG: { status: 500, message: 'Invalid configuration', howToSolve: 'Fix the named environment variables (see README "Configuration").' },
+  TALLY_ERR_UNAVAILABLE: { status: 503, message: 'A required service is unavailable', howToSolve: 'Retry after the Retry-After delay; operators: check `npm run stack -- status` and /readyz.' },
+  TALLY_ERR_OVERLOADED: { status: 503, message: 'Server overloaded', howToSolve: 'Retry after the Retry-After delay, or add capacity.' },
+  TALLY_ERR_VALIDATION: { status: 400, message: 'Request does not match the schema', howToSolve: 'Fix the request body or parameters as described in the message.' },
+  TALLY_ERR_BAD_JSON: { status: 400, message: 'Body is not valid JSON', howToSolve: 'Send a well-formed JSON body with Content-Type: application/json.' },
+  TALLY_ERR_BODY_TOO_LARGE: { status: 413, message: 'Request body too large', howToSolve: 'Send a smaller body (limit: TALLY_BODY_LIMIT_BYTES).' },
+  TALLY_ERR_RATE_LIMITED: { status: 429, message: 'Too many requests', howToSolve: 'Wait for the Retry-After delay before sending more.' },
+  TALLY_ERR_NOT_FOUND: { status: 404, message: 'No such route', howToSolve: 'Check the method and path against the API reference.' },
+  TALLY_ERR_INTERNAL: { status: 500, message: 'Internal error', howToSolve: 'Report it with the request id from the logs.' },
+
+  // ---- auth
+  TALLY_ERR_UNAUTHORIZED: { status: 401, message: 'Missing or invalid bearer token', howToSolve: 'Send Authorization: Bearer <token>; mint one with `tally token`.' },
+  TALLY_ERR_FORBIDDEN: { status: 403, message: 'Token lacks the required scope', howToSolve: 'Use a token with the needed scope (admin endpoints need `tally token --admin`).' },
+
+  // ---- ingest
+  TALLY_ERR_SURVEY_NOT_FOUND: { status: 404, message: 'Survey not found', howToSolve: 'Check the survey id.' },
+  TALLY_ERR_SURVEY_NOT_PUBLISHED: { status: 409, message: 'Survey is not published', howToSolve: 'Publish the survey before voting (PUT /v1/internal/surveys/:id/publish).' },
+  TALLY_ERR_SURVEY_FINISHED: { status: 409, message: 'Survey is finished', howToSolve: 'Votes are no longer accepted for this survey.' },
+  TALLY_ERR_SURVEY_STATE: { status: 409, message: 'Operation not allowed in the survey state', howToSolve: 'Only drafts can be edited; publish before finishing.' },
+  TALLY_ERR_INVALID_ANSWER: { status: 422, message: 'Answer does not match the survey', howToSolve: 'Use question and option ids of this survey, choosing between min and max options.' },
+  TALLY_ERR_DUPLICATE_VOTE: { status: 409, message: 'This voter already answered this question', howToSolve: 'Only the first answer counts; nothing to do.' },
+  TALLY_ERR_ANSWER_SESSION: { status: 404, message: 'Answer session not found', howToSolve: 'Use the surveyAnswerId returned by the first answer of this voter.' },
+
+  // ---- aggregate
+  TALLY_ERR_PARTITION_OWNED: { status: 500, message: 'Partition state is open elsewhere', howToSolve: 'Another thread or process still holds the RocksDB directory; wait for it to release.' },
+  TALLY_ERR_DECODE: { status: 500, message: 'Record cannot be decoded', howToSolve: 'The record went to the DLQ with its origin; inspect it there.' },
+
+  // ---- verify
+  TALLY_ERR_VERIFY_MISMATCH: { status: 500, message: 'Recount differs from checkpoints or live tallies', howToSolve: 'Read the verify report: it names the partition and offset of the first difference.' },
+} as const satisfies Record<string, ErrorSpec>;
+
+export type ErrorCode = keyof typeof errorCatalogue;
+
+/** An error with a catalogue code. `detail` says what exactly went wrong this time. */
+export class TallyError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly detail: string | undefined;
+  readonly retryAfterSeconds: number | undefined;
+
+  constructor(code: ErrorCode, detail?: string, options?: { cause?: unknown; retryAfterSeconds?: number }) {
+    const spec = errorCatalogue[code];
+    super(detail ? `${spec.message}: ${detail}` : spec.message, options?.cause ? { cause: options.cause } : undefined);
+    this.name = 'TallyError';
+    this.code = code;
+    this.status = spec.status;
+    this.detail = detail;
+    this.retryAfterSeconds = options?.retryAfterSeconds;
+  }
+
+  /** The body every HTTP error response carries. */
+  toJSON(): { code: ErrorCode; message: string } {
+    return { code: this.code, message: this.message };
+  }
+}
+
+export function isTallyError(error: unknown, code?: ErrorCode): error is TallyError {
+  return error instanceof TallyError && (code === undefined || error.code === code);
+}

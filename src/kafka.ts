@@ -1,0 +1,51 @@
+// Kafka client factory and topic set-up shared by every role that talks to Kafka.
+import kafkajs, { type Admin, type Kafka } from 'kafkajs';
+import type { TallyConfig } from './config.js';
+import type { Logger } from './logger.js';
+
+const { Kafka: KafkaClient, logLevel: KafkaLogLevel } = kafkajs;
+export const { Partitioners } = kafkajs;
+
+/** kafkajs logs routed into pino, so every line is JSON with the role. */
+function kafkaLogCreator(logger: Logger) {
+  return () =>
+    ({ level, log }: { level: number; log: { message: string } & Record<string, unknown> }) => {
+      const { message, ...rest } = log;
+      if (level <= KafkaLogLevel.ERROR) logger.error({ kafka: rest }, message);
+      else if (level === KafkaLogLevel.WARN) logger.warn({ kafka: rest }, message);
+      else logger.debug({ kafka: rest }, message);
+    };
+}
+
+export function createKafka(config: TallyConfig, clientId: string, logger: Logger): Kafka {
+  return new KafkaClient({
+    clientId: `${config.kafka.clientId}-${clientId}`,
+    brokers: config.kafka.brokers,
+    logLevel: KafkaLogLevel.WARN,
+    logCreator: kafkaLogCreator(logger),
+    retry: { initialRetryTime: 200, retries: 8 },
+  });
+}
+
+/**
+ * Creates the votes topic and its DLQ if missing. Retention is unlimited: the votes topic is the
+ * system of record and the audit log. Safe to call from several processes at once.
+ */
+export async function ensureTopics(admin: Admin, config: TallyConfig): Promise<void> {
+  const existing = new Set(await admin.listTopics());
+  const unlimited = [
+    { name: 'retention.ms', value: '-1' },
+    { name: 'retention.bytes', value: '-1' },
+  ];
+  const wanted = [
+    { topic: config.kafka.votesTopic, numPartitions: config.kafka.partitions, configEntries: unlimited },
+    { topic: config.kafka.dlqTopic, numPartitions: 1, configEntries: unlimited },
+  ].filter((topic) => !existing.has(topic.topic));
+  if (wanted.length === 0) return;
+  try {
+    await admin.createTopics({ topics: wanted, waitForLeaders: true });
+  } catch (error) {
+    // Another process may have created it between listTopics and createTopics.
+    if ((error as { type?: string }).type !== 'TOPIC_ALREADY_EXISTS') throw error;
+  }
+}

@@ -1,0 +1,85 @@
+// The HTTP surface every role shares: /healthz (alive), /readyz (connected to what it needs),
+// /metrics (Prometheus), and one error handler that turns every failure into
+// `{ code, message }` with the catalogue's status. Roles add their own routes to the returned app.
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import type { Registry } from 'prom-client';
+import { TallyError, errorCatalogue } from './errors.js';
+import type { Logger } from './logger.js';
+
+/** A named readiness check: resolves true when the dependency answers. */
+export type ReadinessCheck = () => Promise<boolean>;
+
+export interface RoleServerOptions {
+  logger: Logger;
+  metrics: Registry;
+  readiness: Record<string, ReadinessCheck>;
+  bodyLimit?: number;
+  fastify?: Partial<FastifyServerOptions>;
+}
+
+const READINESS_TIMEOUT_MS = 1500;
+
+async function checkWithTimeout(check: ReadinessCheck): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      check().catch(() => false),
+      new Promise<boolean>((resolve) => {
+        timer = setTimeout(() => resolve(false), READINESS_TIMEOUT_MS);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Maps any error thrown in a route to the catalogue's status and body. */
+export function toTallyError(error: unknown): TallyError {
+  if (error instanceof TallyError) return error;
+  const e = error as { code?: string; statusCode?: number; validation?: unknown; message?: string };
+  if (e.validation) return new TallyError('TALLY_ERR_VALIDATION', e.message);
+  if (e.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return new TallyError('TALLY_ERR_BODY_TOO_LARGE');
+  if (e.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || e.code === 'FST_ERR_CTP_EMPTY_JSON_BODY') return new TallyError('TALLY_ERR_BAD_JSON', e.message);
+  if (e.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return new TallyError('TALLY_ERR_VALIDATION', e.message);
+  if (e.statusCode === 429) return new TallyError('TALLY_ERR_RATE_LIMITED');
+  if (e.statusCode && e.statusCode >= 400 && e.statusCode < 500) return new TallyError('TALLY_ERR_VALIDATION', e.message);
+  return new TallyError('TALLY_ERR_INTERNAL', undefined, { cause: error });
+}
+
+export function createRoleServer(options: RoleServerOptions): FastifyInstance {
+  const app = Fastify({
+    loggerInstance: options.logger,
+    bodyLimit: options.bodyLimit ?? 1024 * 1024,
+    disableRequestLogging: true,
+    ...options.fastify,
+  });
+
+  app.setErrorHandler((error, request, reply) => {
+    const tallyError = toTallyError(error);
+    if (tallyError.status >= 500) request.log.error({ err: error, code: tallyError.code }, 'request failed');
+    if (tallyError.retryAfterSeconds !== undefined) reply.header('Retry-After', String(tallyError.retryAfterSeconds));
+    else if (tallyError.status === 503) reply.header('Retry-After', '1');
+    void reply.status(tallyError.status).send(tallyError.toJSON());
+  });
+
+  app.setNotFoundHandler((request, reply) => {
+    void reply.status(404).send({ code: 'TALLY_ERR_NOT_FOUND', message: `${errorCatalogue.TALLY_ERR_NOT_FOUND.message}: ${request.method} ${request.url}` });
+  });
+
+  app.get('/healthz', async () => ({ status: 'ok' }));
+
+  app.get('/readyz', async (_request, reply) => {
+    const names = Object.keys(options.readiness);
+    const results = await Promise.all(names.map((name) => checkWithTimeout(options.readiness[name]!)));
+    const checks = Object.fromEntries(names.map((name, i) => [name, results[i] ? 'up' : 'down']));
+    const ready = results.every(Boolean);
+    return reply.status(ready ? 200 : 503).send({ status: ready ? 'ready' : 'unready', checks });
+  });
+
+  app.get('/metrics', async (_request, reply) => {
+    reply.header('Content-Type', options.metrics.contentType);
+    return options.metrics.metrics();
+  });
+
+  return app;
+}
