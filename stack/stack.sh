@@ -224,6 +224,7 @@ registry_up() {
     -Dapicurio.datasource.username=apicurio -Dapicurio.datasource.password=apicurio \
     -Dapicurio.datasource.jdbc.initial-size=2 -Dapicurio.datasource.jdbc.min-size=2 \
     -Dapicurio.datasource.jdbc.max-size=10 \
+    -Dapicurio.ccompat.max-subjects=1000000 \
     -Dquarkus.log.level=WARN -Dquarkus.log.category.\"io.apicurio\".level=INFO \
     -jar "$APICURIO_DIR/apicurio-registry-app-$APICURIO_VERSION-runner.jar" \
     >"$LOGS/apicurio.log" 2>&1 &
