@@ -285,9 +285,17 @@ cmd_status() {
   return $rc
 }
 
+# One `up`/`down` at a time: concurrent runs (parallel test jobs) must not start two brokers.
+with_lock() {
+  mkdir -p "$STACK_DIR"
+  exec 9>"$STACK_DIR/.lock"
+  flock -w 300 9 || die "another stack command holds $STACK_DIR/.lock"
+  "$@"
+}
+
 case "${1:-}" in
-  up) cmd_up ;;
-  down) cmd_down ;;
+  up) with_lock cmd_up ;;
+  down) with_lock cmd_down ;;
   status) cmd_status ;;
   logs) ls -1 "$LOGS" ;;
   *) echo "usage: stack/stack.sh up|down|status|logs"; exit 2 ;;
