@@ -38,6 +38,10 @@ export const errorCatalogue = {
   TALLY_ERR_PARTITION_OWNED: { status: 500, message: 'Partition state is open elsewhere', howToSolve: 'Another thread or process still holds the RocksDB directory; wait for it to release.' },
   TALLY_ERR_DECODE: { status: 500, message: 'Record cannot be decoded', howToSolve: 'The record went to the DLQ with its origin; inspect it there.' },
 
+  // ---- broadcast
+  TALLY_ERR_SSE_CAPACITY: { status: 503, message: 'This broadcaster process is at its connection limit', howToSolve: 'Reconnect after the Retry-After delay (another process may have room); operators: raise TALLY_BROADCAST_TARGET_CLIENTS to run more processes.' },
+  TALLY_ERR_SSE_PER_IP: { status: 429, message: 'Too many open result streams from this address', howToSolve: 'Close other streams from this address or reconnect after Retry-After; operators: TALLY_SSE_MAX_PER_IP.' },
+
   // ---- verify
   TALLY_ERR_VERIFY_MISMATCH: { status: 500, message: 'Recount differs from checkpoints or live tallies', howToSolve: 'Read the verify report: it names the partition and offset of the first difference.' },
 } as const satisfies Record<string, ErrorSpec>;
