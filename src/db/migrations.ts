@@ -68,6 +68,20 @@ export const migrations: Migration[] = [
         FOR EACH STATEMENT EXECUTE FUNCTION audit_checkpoints_append_only();
     `,
   },
+  {
+    version: 3,
+    name: 'survey_answers (one-answer-per-request sessions of ingest)',
+    sql: `
+      CREATE TABLE survey_answers (
+        id          bigserial PRIMARY KEY,
+        survey_id   bigint NOT NULL REFERENCES surveys(id) ON DELETE CASCADE,
+        voter_id    text NOT NULL,
+        initialized timestamptz NOT NULL DEFAULT now(),
+        finished    timestamptz
+      );
+      CREATE INDEX survey_answers_survey ON survey_answers(survey_id);
+    `,
+  },
 ];
 
 /** Privileges of the application role, re-applied after every migration run. */
