@@ -33,6 +33,8 @@ export const errorCatalogue = {
   TALLY_ERR_INVALID_ANSWER: { status: 422, message: 'Answer does not match the survey', howToSolve: 'Use question and option ids of this survey, choosing between min and max options.' },
   TALLY_ERR_DUPLICATE_VOTE: { status: 409, message: 'This voter already answered this question', howToSolve: 'Only the first answer counts; nothing to do.' },
   TALLY_ERR_ANSWER_SESSION: { status: 404, message: 'Answer session not found', howToSolve: 'Use the surveyAnswerId returned by the first answer of this voter.' },
+  TALLY_ERR_ANSWER_SESSION_FINISHED: { status: 409, message: 'Answer session is finished', howToSolve: 'Start a new session by answering without surveyAnswerId (questions already answered stay answered).' },
+  TALLY_ERR_REQUEST_IN_PROGRESS: { status: 409, message: 'A request with this Idempotency-Key is still in progress', howToSolve: 'Retry after the Retry-After delay to get its result.' },
 
   // ---- aggregate
   TALLY_ERR_PARTITION_OWNED: { status: 500, message: 'Partition state is open elsewhere', howToSolve: 'Another thread or process still holds the RocksDB directory; wait for it to release.' },
