@@ -1,0 +1,233 @@
+// The main thread's view of the partitions this process owns, and the batch path through them.
+//
+// Lifecycle of one partition here (every step runs on the partition's own promise chain, so an
+// assignment change never overlaps a batch of the same partition):
+//
+//   (assigned) ──open──▶ running ──batch…──▶ running ──release──▶ closed
+//                   │                                   ▲
+//                   └─ seek to the offset stored in ────┘ graceful shutdown: checkpoint, then release
+//                      RocksDB, never the group's commit
+//
+// Batch path: pack → worker (chain, decode, count) → [DLQ produce → commit] → synced write and Redis
+// (in the worker) → resolveOffset + Kafka commit of the stored next offset (for lag tools).
+import type { Consumer, EachBatchPayload, Producer } from 'kafkajs';
+import type { TallyConfig } from '../config.js';
+import type { Pool } from '../db/postgres.js';
+import type { Logger } from '../logger.js';
+import type { AggregateMetrics } from './aggregate-metrics.js';
+import { insertCheckpoints } from './checkpoint-sink.js';
+import { produceToDlq } from './dlq-producer.js';
+import { packBatch, recordCount } from './packed-batch.js';
+import type { WorkerSlots } from './worker-slots.js';
+import type { BatchResult, CheckpointResult, CheckpointRow, OpenResult, WrittenResult } from './worker-messages.js';
+
+const PROGRESS_LOG_MS = 5000;
+
+class OwnedPartition {
+  nextOffset = 0;
+  /** Where we last asked kafkajs to seek; a batch starting past it right after is a real hole. */
+  seekedTo: number | null = null;
+  replaying = false;
+  lastProgressLog = 0;
+  closed = false;
+  private tail: Promise<unknown> = Promise.resolve();
+
+  constructor(readonly partition: number) {}
+
+  /** Runs `step` after every step queued before it; a failed step does not block the next. */
+  enqueue<T>(step: () => Promise<T>): Promise<T> {
+    const result = this.tail.then(step);
+    this.tail = result.catch(() => undefined);
+    return result;
+  }
+
+  idle(): Promise<unknown> {
+    return this.tail;
+  }
+}
+
+export interface OwnedPartitionsDeps {
+  config: TallyConfig;
+  logger: Logger;
+  metrics: AggregateMetrics;
+  slots: WorkerSlots;
+  consumer: Consumer;
+  producer: Producer;
+  pg: Pool;
+}
+
+export class OwnedPartitions {
+  private readonly owned = new Map<number, OwnedPartition>();
+  private readonly topic: string;
+
+  constructor(private readonly deps: OwnedPartitionsDeps) {
+    this.topic = deps.config.kafka.votesTopic;
+  }
+
+  /** Next offset to process of every owned partition (for the lag metric). */
+  positions(): Map<number, number> {
+    return new Map([...this.owned].filter(([, p]) => !p.closed).map(([n, p]) => [n, p.nextOffset]));
+  }
+
+  /** The group's new assignment: release what went elsewhere, open (and seek) what is new. */
+  async assign(partitions: readonly number[]): Promise<void> {
+    const wanted = new Set(partitions);
+    const steps: Promise<unknown>[] = [];
+    for (const partition of [...this.owned.keys()]) if (!wanted.has(partition)) steps.push(this.release(partition, false));
+    for (const partition of wanted) if (!this.owned.has(partition)) steps.push(this.open(partition));
+    await Promise.all(steps);
+  }
+
+  async handleBatch(payload: EachBatchPayload): Promise<void> {
+    const { batch } = payload;
+    const owned = this.owned.get(batch.partition) ?? this.openNow(batch.partition);
+    await owned.enqueue(async () => {
+      if (owned.closed || payload.isStale() || batch.messages.length === 0) return;
+      const started = performance.now();
+      const packed = packBatch(batch.messages, owned.nextOffset);
+      if (!packed) {
+        // Redelivered records, all below the stored offset: jump back to where we are.
+        this.seek(owned, owned.nextOffset);
+        return;
+      }
+      const firstOffset = packed.index[0]!;
+      const allowGap = firstOffset > owned.nextOffset && owned.seekedTo === owned.nextOffset;
+      let result = await this.deps.slots.run<BatchResult>({ kind: 'batch', partition: owned.partition, batch: packed, allowGap }, [
+        packed.bytes.buffer as ArrayBuffer,
+        packed.index.buffer as ArrayBuffer,
+      ]);
+      if (result.kind === 'gap') {
+        // kafkajs fetched from the group's committed offset, past our stored one (e.g. the partition
+        // came from an instance with other local state): go back to our own position.
+        this.seek(owned, Number(result.nextOffset));
+        return;
+      }
+      if (result.kind === 'skipped') return;
+      if (result.kind === 'needs-dlq') {
+        try {
+          await produceToDlq(this.deps.producer, this.deps.config.kafka.dlqTopic, owned.partition, result.dlq);
+        } catch (error) {
+          await this.deps.slots.run({ kind: 'discard', partition: owned.partition });
+          throw error;
+        }
+        this.deps.metrics.votes.inc({ outcome: 'dlq' }, result.dlq.length);
+        result = await this.deps.slots.run<WrittenResult>({ kind: 'commit', partition: owned.partition });
+      }
+      await this.afterWrite(owned, result, payload, recordCount(packed), started);
+    });
+  }
+
+  /** Graceful shutdown: after the consumer stopped, checkpoint and release every partition. */
+  async shutdown(): Promise<void> {
+    await Promise.all([...this.owned.keys()].map((partition) => this.release(partition, true)));
+  }
+
+  private async afterWrite(owned: OwnedPartition, result: WrittenResult, payload: EachBatchPayload, records: number, started: number): Promise<void> {
+    const { metrics, consumer, logger } = this.deps;
+    owned.nextOffset = Number(result.nextOffset);
+    owned.seekedTo = null;
+    const { outcomes } = result;
+    if (outcomes.accepted) metrics.votes.inc({ outcome: 'accepted' }, outcomes.accepted);
+    if (outcomes.duplicate) metrics.votes.inc({ outcome: 'duplicate' }, outcomes.duplicate);
+    if (outcomes.invalid) metrics.votes.inc({ outcome: 'invalid' }, outcomes.invalid);
+    metrics.writeDuration.observe(result.writeSeconds);
+    metrics.batchRecords.observe(records);
+    payload.resolveOffset(String(owned.nextOffset - 1));
+    if (result.checkpoint) this.storeCheckpoints(owned, [result.checkpoint]);
+    this.logProgress(owned, Number(payload.batch.highWatermark));
+    // The commit only informs lag tools (the stored offset is the truth): a failure is logged, and
+    // the next batch's commit catches up.
+    await consumer
+      .commitOffsets([{ topic: this.topic, partition: owned.partition, offset: result.nextOffset }])
+      .catch((error: unknown) => logger.warn({ partition: owned.partition, err: error }, 'Kafka offset commit failed (state is durable; next commit catches up)'));
+    metrics.batchDuration.observe((performance.now() - started) / 1000);
+  }
+
+  private openNow(partition: number): OwnedPartition {
+    void this.open(partition).catch(() => undefined); // errors surface through the batch's enqueue below
+    return this.owned.get(partition)!;
+  }
+
+  private open(partition: number): Promise<void> {
+    const owned = new OwnedPartition(partition);
+    this.owned.set(partition, owned);
+    return owned.enqueue(async () => {
+      const opened = await this.deps.slots.run<OpenResult>({ kind: 'open', partition });
+      owned.nextOffset = Number(opened.nextOffset);
+      owned.replaying = opened.fresh;
+      this.deps.logger.info(
+        { partition, nextOffset: opened.nextOffset },
+        opened.fresh ? 'partition assigned without local state: replaying the topic from offset 0' : 'partition assigned: resuming from the offset stored in RocksDB',
+      );
+      this.seek(owned, owned.nextOffset);
+      if (opened.pendingCheckpoints.length > 0) this.storeCheckpoints(owned, opened.pendingCheckpoints);
+    });
+  }
+
+  private release(partition: number, checkpoint: boolean): Promise<void> {
+    const owned = this.owned.get(partition);
+    if (!owned) return Promise.resolve();
+    return owned.enqueue(async () => {
+      if (owned.closed) return;
+      try {
+        if (checkpoint) {
+          const { checkpoint: row } = await this.deps.slots.run<CheckpointResult>({ kind: 'checkpoint', partition });
+          if (row) await this.insertAndConfirm(partition, [row]);
+        }
+      } finally {
+        owned.closed = true;
+        if (this.owned.get(partition) === owned) this.owned.delete(partition);
+        await this.deps.slots.run({ kind: 'close', partition });
+        this.deps.slots.release(partition);
+        this.deps.metrics.lag.remove({ topic: this.topic, partition: String(partition) });
+        this.deps.logger.info({ partition, nextOffset: owned.nextOffset }, 'partition released');
+      }
+    });
+  }
+
+  /** Inserts rows after their write is durable, then (on the partition's chain) confirms them. */
+  private storeCheckpoints(owned: OwnedPartition, rows: CheckpointRow[]): void {
+    void insertCheckpoints(this.deps.pg, rows).then(
+      () => {
+        this.deps.metrics.checkpoints.inc(rows.length);
+        void owned
+          .enqueue(async () => {
+            if (!owned.closed) await this.deps.slots.run({ kind: 'confirm-checkpoints', partition: owned.partition, lastOffsets: rows.map((r) => r.lastOffset) });
+          })
+          .catch(() => undefined);
+      },
+      (error: unknown) => this.deps.logger.warn({ partition: owned.partition, err: error }, 'checkpoint insert failed; the row stays pending in RocksDB and is retried at start-up'),
+    );
+  }
+
+  /** Shutdown path: insert and confirm inline (we are already on the partition's chain). */
+  private async insertAndConfirm(partition: number, rows: CheckpointRow[]): Promise<void> {
+    await insertCheckpoints(this.deps.pg, rows);
+    this.deps.metrics.checkpoints.inc(rows.length);
+    await this.deps.slots.run({ kind: 'confirm-checkpoints', partition, lastOffsets: rows.map((r) => r.lastOffset) });
+  }
+
+  private seek(owned: OwnedPartition, offset: number): void {
+    owned.seekedTo = offset;
+    try {
+      this.deps.consumer.seek({ topic: this.topic, partition: owned.partition, offset: String(offset) });
+    } catch (error) {
+      // Not running yet: the first batch will find the gap and seek again.
+      this.deps.logger.debug({ partition: owned.partition, err: error }, 'seek deferred');
+    }
+  }
+
+  private logProgress(owned: OwnedPartition, highWatermark: number): void {
+    if (!owned.replaying) return;
+    const now = Date.now();
+    if (owned.nextOffset >= highWatermark) {
+      owned.replaying = false;
+      this.deps.logger.info({ partition: owned.partition, nextOffset: owned.nextOffset }, 'replay finished: partition caught up');
+      return;
+    }
+    if (now - owned.lastProgressLog < PROGRESS_LOG_MS) return;
+    owned.lastProgressLog = now;
+    const percent = Math.floor((owned.nextOffset / highWatermark) * 1000) / 10;
+    this.deps.logger.info({ partition: owned.partition, nextOffset: owned.nextOffset, highWatermark, percent }, 'replaying partition');
+  }
+}
