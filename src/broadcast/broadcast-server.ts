@@ -1,0 +1,111 @@
+// One broadcaster process: Redis fan-in → results board → tumbling window → hub → SSE clients,
+// plus the JSON/CSV results, the dashboard page and the shared /healthz, /readyz, /metrics.
+//
+//   tally:updates (pub/sub) ─► PartialFeed ─► ResultsBoard.markChanged
+//   every windowMs ─► SnapshotWindow ─► ResultsBoard.publish (serialize once) ─► Hub.broadcast ─► sockets
+import type { AddressInfo } from 'node:net';
+import { FastifySSEPlugin } from 'fastify-sse-v2';
+import type { Registry } from 'prom-client';
+import type { TallyConfig } from '../config.js';
+import { createPool } from '../db/postgres.js';
+import { createLogger } from '../logger.js';
+import { createMetricsRegistry } from '../metrics.js';
+import { createRoleServer } from '../role-server.js';
+import type { RunningRole } from '../role.js';
+import { createBroadcastMetrics } from './broadcast-metrics.js';
+import { ConnectionLimits } from './connection-limits.js';
+import { registerDashboardRoute } from './dashboard-route.js';
+import { Hub } from './hub.js';
+import { PartialFeed } from './partial-feed.js';
+import { ResultsBoard } from './results-board.js';
+import { registerResultsRoute } from './results-route.js';
+import { SnapshotWindow } from './snapshot-window.js';
+import { RETRY_MS } from './sse-frame.js';
+import { registerStreamRoute } from './stream-route.js';
+import type { TransportKind } from './subscriber-transport.js';
+import { SurveyCatalog } from './survey-catalog.js';
+
+/** Sockets kept beyond the SSE cap for JSON, metrics and health requests before the kernel-level refusal. */
+const NON_STREAM_SOCKETS = 512;
+const SWEEP_EVERY_MS = 60_000;
+
+export interface BroadcastServerOptions {
+  /** How snapshots reach clients: `socket` (default, shared Buffer) or `plugin` (fastify-sse-v2 per client). */
+  transport?: TransportKind;
+  /** In a cluster worker: what /metrics answers (the cluster-wide sum, see broadcast-cluster.ts). */
+  metricsView?: (registry: Registry) => Registry;
+}
+
+export interface RunningBroadcastServer extends RunningRole {
+  readonly port: number;
+  readonly metrics: Registry;
+  readonly window: SnapshotWindow;
+  readonly hub: Hub;
+}
+
+export async function startBroadcastServer(config: TallyConfig, options: BroadcastServerOptions = {}): Promise<RunningBroadcastServer> {
+  const logger = createLogger('broadcast', config);
+  const registry = createMetricsRegistry('broadcast');
+  const settings = config.broadcast;
+
+  const pool = createPool(config.postgres.url, 2);
+  const board = new ResultsBoard();
+  const feed = new PartialFeed(config.redisUrl, logger, (surveyId) => board.markChanged(surveyId));
+  const catalog = new SurveyCatalog(pool, logger, (surveyId) => board.markChanged(surveyId));
+  board.attach(feed, catalog);
+  let hub: Hub | undefined;
+  const metrics = createBroadcastMetrics(registry, () => hub?.size ?? 0);
+  hub = new Hub(metrics, logger);
+  const limits = new ConnectionLimits(settings.maxConnections, settings.maxPerIp);
+  const window = new SnapshotWindow(settings.windowMs, board, hub, metrics, logger);
+
+  try {
+    await feed.start();
+  } catch (error) {
+    await Promise.allSettled([feed.close(), pool.end()]);
+    throw error;
+  }
+
+  const app = createRoleServer({
+    logger,
+    metrics: options.metricsView ? options.metricsView(registry) : registry,
+    readiness: {
+      redis: () => feed.ping(),
+      postgres: async () => (await pool.query('SELECT 1')).rowCount === 1,
+    },
+  });
+  await app.register(FastifySSEPlugin, { retryDelay: RETRY_MS });
+  registerStreamRoute(app, { board, hub, limits, metrics, slowClientBytes: settings.slowClientBytes, transport: options.transport ?? 'socket' });
+  registerResultsRoute(app, board);
+  registerDashboardRoute(app);
+
+  await app.listen({ host: config.host, port: config.ports.broadcast });
+  app.server.maxConnections = settings.maxConnections + NON_STREAM_SOCKETS;
+  const port = (app.server.address() as AddressInfo).port;
+  window.start();
+  const heartbeat = setInterval(() => hub!.heartbeat(), settings.heartbeatMs);
+  const sweep = setInterval(() => board.sweep((surveyId) => hub!.subscriberCount(surveyId) > 0, Date.now()), SWEEP_EVERY_MS);
+  sweep.unref();
+  logger.info({ host: config.host, port, windowMs: settings.windowMs, maxConnections: settings.maxConnections, maxPerIp: settings.maxPerIp }, 'broadcast listening');
+
+  let closing: Promise<void> | undefined;
+  return {
+    addresses: [`http://${config.host}:${port}/v1/surveys/:id/results/stream`, `http://${config.host}:${port}/dashboard/:surveyId`],
+    port,
+    metrics: registry,
+    window,
+    hub,
+    close() {
+      closing ??= (async () => {
+        window.stop();
+        clearInterval(heartbeat);
+        clearInterval(sweep);
+        const closed = hub!.closeAll();
+        logger.info({ clients: closed }, 'broadcast closing: streams told to reconnect');
+        await app.close();
+        await Promise.allSettled([feed.close(), pool.end()]);
+      })();
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,94 @@
+// The local fan-out: subscribers grouped by survey. A broadcast walks one survey's subscribers and
+// offers each the same frame; nothing is allocated per client, metrics are counted once per
+// broadcast, and a client that is behind is skipped or dropped instead of slowing the others.
+import type { Logger } from '../logger.js';
+import type { BroadcastMetrics } from './broadcast-metrics.js';
+import type { SnapshotFrame } from './sse-frame.js';
+import type { DropReason, Subscriber } from './subscriber.js';
+
+export interface FanoutResult {
+  written: number;
+  skipped: number;
+  dropped: number;
+  seconds: number;
+}
+
+export class Hub {
+  private readonly bySurvey = new Map<string, Set<Subscriber>>();
+  private count = 0;
+
+  constructor(
+    private readonly metrics: BroadcastMetrics,
+    private readonly logger: Logger,
+  ) {}
+
+  get size(): number {
+    return this.count;
+  }
+
+  subscriberCount(surveyId: string): number {
+    return this.bySurvey.get(surveyId)?.size ?? 0;
+  }
+
+  /** Sends the current snapshot at once, then includes the client in every later broadcast. */
+  join(subscriber: Subscriber, current: SnapshotFrame): void {
+    subscriber.transport.sendSnapshot(current);
+    let set = this.bySurvey.get(subscriber.surveyId);
+    if (!set) this.bySurvey.set(subscriber.surveyId, (set = new Set()));
+    set.add(subscriber);
+    this.count += 1;
+  }
+
+  /** The client's connection closed (for whatever reason). Idempotent. */
+  leave(subscriber: Subscriber): void {
+    const set = this.bySurvey.get(subscriber.surveyId);
+    if (!set?.delete(subscriber)) return;
+    this.count -= 1;
+    if (set.size === 0) this.bySurvey.delete(subscriber.surveyId);
+  }
+
+  broadcast(surveyId: string, frame: SnapshotFrame): FanoutResult {
+    const started = process.hrtime.bigint();
+    let written = 0;
+    let skipped = 0;
+    let dropped = 0;
+    const set = this.bySurvey.get(surveyId);
+    if (set) {
+      for (const subscriber of set) {
+        const delivery = subscriber.offer(frame);
+        if (delivery === 'written') written += 1;
+        else if (delivery === 'skipped') skipped += 1;
+        else {
+          skipped += 1;
+          dropped += 1;
+          this.drop(subscriber, 'slow');
+        }
+      }
+    }
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    this.metrics.snapshotsSent.inc();
+    this.metrics.fanoutSeconds.observe(seconds);
+    if (written > 0) this.metrics.deliveries.inc({ outcome: 'written' }, written);
+    if (skipped > 0) this.metrics.deliveries.inc({ outcome: 'skipped' }, skipped);
+    return { written, skipped, dropped, seconds };
+  }
+
+  heartbeat(): void {
+    for (const set of this.bySurvey.values()) for (const subscriber of set) subscriber.heartbeat();
+  }
+
+  drop(subscriber: Subscriber, reason: DropReason): void {
+    this.metrics.dropped.inc({ reason });
+    this.logger.debug({ surveyId: subscriber.surveyId, ip: subscriber.ip, reason }, 'SSE client dropped');
+    this.leave(subscriber);
+    if (reason === 'shutdown') subscriber.transport.sendShutdownAndEnd();
+    else subscriber.transport.destroy();
+  }
+
+  /** Graceful stop: every client is told to reconnect (to another process) and closed. */
+  closeAll(): number {
+    const all = [...this.bySurvey.values()].flatMap((set) => [...set]);
+    for (const subscriber of all) this.drop(subscriber, 'shutdown');
+    return all.length;
+  }
+}

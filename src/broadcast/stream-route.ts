@@ -1,0 +1,79 @@
+// GET /v1/surveys/:id/results/stream: the SSE endpoint.
+//
+//   request ─ per-process / per-IP cap ──(503 TALLY_ERR_SSE_CAPACITY | 429 TALLY_ERR_SSE_PER_IP, Retry-After)
+//           ─ survey known? ───────────────(404 TALLY_ERR_SURVEY_NOT_FOUND)
+//           ─ fastify-sse-v2 handshake: 200 text/event-stream, `retry:` hint
+//           ─ the current snapshot at once (new clients and Last-Event-ID reconnects alike)
+//           ─ every later snapshot of the survey, heartbeat comments while idle
+//
+// The response is written without chunked transfer encoding: the stream simply ends when the
+// connection closes, which is all SSE needs, and it lets one pre-serialized Buffer per snapshot be
+// written unchanged to every socket (SocketTransport).
+import type { FastifyInstance } from 'fastify';
+import type { BroadcastMetrics } from './broadcast-metrics.js';
+import type { ConnectionLimits } from './connection-limits.js';
+import type { Hub } from './hub.js';
+import type { ResultsBoard } from './results-board.js';
+import { Subscriber } from './subscriber.js';
+import type { SubscriberTransport, TransportKind } from './subscriber-transport.js';
+import { PluginTransport } from './subscriber-transport-plugin.js';
+import { SocketTransport } from './subscriber-transport-socket.js';
+import { SURVEY_ID_PATTERN } from './survey-metadata.js';
+
+export interface StreamRouteOptions {
+  board: ResultsBoard;
+  hub: Hub;
+  limits: ConnectionLimits;
+  metrics: BroadcastMetrics;
+  slowClientBytes: number;
+  transport: TransportKind;
+}
+
+export const surveyParamsSchema = {
+  type: 'object',
+  required: ['id'],
+  properties: { id: { type: 'string', pattern: SURVEY_ID_PATTERN } },
+} as const;
+
+export function registerStreamRoute(app: FastifyInstance, options: StreamRouteOptions): void {
+  const { board, hub, limits, metrics } = options;
+
+  app.get<{ Params: { id: string } }>('/v1/surveys/:id/results/stream', { schema: { params: surveyParamsSchema } }, async (request, reply) => {
+    const surveyId = request.params.id;
+    const ip = request.ip;
+    const refusal = limits.admit(ip);
+    if (refusal) {
+      metrics.refused.inc({ reason: refusal.reason });
+      throw refusal.error;
+    }
+    let released = false;
+    const release = () => {
+      if (!released) limits.release(ip);
+      released = true;
+    };
+    try {
+      const current = await board.open(surveyId);
+      const socket = request.raw.socket;
+      if (socket.destroyed) {
+        release();
+        return reply.hijack();
+      }
+      if (request.headers['last-event-id'] !== undefined) {
+        request.log.debug({ surveyId, lastEventId: request.headers['last-event-id'], current: current.snapshot.snapshotId }, 'SSE reconnect');
+      }
+      reply.raw.useChunkedEncodingByDefault = false;
+      reply.sse({ comment: 'tally results stream' }); // plugin handshake: hijack, headers, retry hint
+      const transport: SubscriberTransport = options.transport === 'plugin' ? new PluginTransport(reply) : new SocketTransport(socket);
+      const subscriber = new Subscriber(surveyId, ip, transport, options.slowClientBytes);
+      reply.raw.once('close', () => {
+        hub.leave(subscriber);
+        release();
+        reply.sseContext.source.end();
+      });
+      hub.join(subscriber, current);
+    } catch (error) {
+      release();
+      throw error;
+    }
+  });
+}

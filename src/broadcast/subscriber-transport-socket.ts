@@ -1,0 +1,35 @@
+// The broadcast hot path: every frame is a pre-serialized Buffer shared by all subscribers, written
+// straight to the TCP socket. The response is sent without chunked encoding (see stream-route.ts),
+// so the bytes on the wire are exactly the SSE frame and one Buffer serves every client.
+import type { Socket } from 'node:net';
+import { HEARTBEAT_FRAME, SHUTDOWN_FRAME, type SnapshotFrame } from './sse-frame.js';
+import type { SubscriberTransport } from './subscriber-transport.js';
+
+/** How long a closing stream may take to flush its goodbye before it is cut. */
+const SHUTDOWN_GRACE_MS = 2000;
+
+export class SocketTransport implements SubscriberTransport {
+  constructor(private readonly socket: Socket) {}
+
+  get pendingBytes(): number {
+    return this.socket.writableLength;
+  }
+
+  sendSnapshot(frame: SnapshotFrame): void {
+    this.socket.write(frame.bytes);
+  }
+
+  sendHeartbeat(): void {
+    this.socket.write(HEARTBEAT_FRAME);
+  }
+
+  sendShutdownAndEnd(): void {
+    this.socket.end(SHUTDOWN_FRAME);
+    // A client that never reads would hold the socket (and a graceful stop) open forever.
+    setTimeout(() => this.socket.destroy(), SHUTDOWN_GRACE_MS).unref();
+  }
+
+  destroy(): void {
+    this.socket.destroy();
+  }
+}

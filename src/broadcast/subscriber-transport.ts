@@ -1,0 +1,19 @@
+// How frames reach one SSE client. Two implementations, chosen per server:
+//   subscriber-transport-socket.ts  the shared snapshot Buffer written straight to the socket
+//                                   (the broadcast hot path: no per-client work but one write)
+//   subscriber-transport-plugin.ts  fastify-sse-v2's reply.sse(), which formats per client;
+//                                   kept to measure against (README "Fan-out: two write paths")
+import type { SnapshotFrame } from './sse-frame.js';
+
+export type TransportKind = 'socket' | 'plugin';
+
+export interface SubscriberTransport {
+  /** Bytes accepted for this client but not yet handed to the kernel: the slow-client signal. */
+  readonly pendingBytes: number;
+  sendSnapshot(frame: SnapshotFrame): void;
+  sendHeartbeat(): void;
+  /** Tells the client to reconnect soon, then ends the stream. */
+  sendShutdownAndEnd(): void;
+  /** Closes at once, dropping whatever is still queued (a client that stopped reading). */
+  destroy(): void;
+}
