@@ -1,0 +1,71 @@
+// Reading `audit_checkpoints` (src/db/migrations.ts, migration 2; append-only). The aggregator
+// writes them; the verifier and the public audit API only read. int64 columns stay decimal
+// strings so no offset is ever rounded.
+import type { Pool } from '../db/postgres.js';
+
+export interface Checkpoint {
+  id: string;
+  topic: string;
+  partition: number;
+  firstOffset: string;
+  lastOffset: string;
+  records: string;
+  chainHead: string;
+  talliesDigest: string;
+  createdAt: string;
+}
+
+export interface CheckpointQuery {
+  topic: string;
+  partition?: number;
+  /** Only checkpoints with a larger id (a cursor: pass the last id of the previous page). */
+  afterId?: string;
+  limit?: number;
+}
+
+interface CheckpointRow {
+  id: string;
+  topic: string;
+  partition: number;
+  first_offset: string;
+  last_offset: string;
+  records: string;
+  chain_head: string;
+  tallies_digest: string;
+  created_at: Date;
+}
+
+/** Checkpoints in id (insertion) order. */
+export async function listCheckpoints(pool: Pool, query: CheckpointQuery): Promise<Checkpoint[]> {
+  const params: unknown[] = [query.topic];
+  let where = 'topic = $1';
+  if (query.partition !== undefined) {
+    params.push(query.partition);
+    where += ` AND partition = $${params.length}`;
+  }
+  if (query.afterId !== undefined) {
+    params.push(query.afterId);
+    where += ` AND id > $${params.length}`;
+  }
+  let limit = '';
+  if (query.limit !== undefined) {
+    params.push(query.limit);
+    limit = ` LIMIT $${params.length}`;
+  }
+  const { rows } = await pool.query<CheckpointRow>(
+    `SELECT id, topic, partition, first_offset, last_offset, records, chain_head, tallies_digest, created_at
+       FROM audit_checkpoints WHERE ${where} ORDER BY id${limit}`,
+    params,
+  );
+  return rows.map((row) => ({
+    id: row.id,
+    topic: row.topic,
+    partition: row.partition,
+    firstOffset: row.first_offset,
+    lastOffset: row.last_offset,
+    records: row.records,
+    chainHead: row.chain_head,
+    talliesDigest: row.tallies_digest,
+    createdAt: row.created_at.toISOString(),
+  }));
+}

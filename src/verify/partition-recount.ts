@@ -1,0 +1,134 @@
+// One partition's recount: applies every record, in offset order, to the counting rules of
+// docs/counting-rules.md and advances the hash chain. Pure and synchronous (no I/O): the log
+// reader feeds it, the verifier probes it at checkpoint and live-tally offsets.
+//
+// This is the hot path of `tally verify`: one chain step, one decode and a few Set/object
+// operations per record, no other allocation beyond the one-vote keys it must remember.
+import { surveyIdOfKey } from '../partition-key.js';
+import { talliesDigest, type OptionCounts, type RegionTally } from '../partition-tally.js';
+import type { VoteCast, VoteDecoder } from '../vote-codec.js';
+import { CHAIN_GENESIS, chainStep } from './hash-chain.js';
+import { structuralProblem } from './vote-rules.js';
+
+export type Outcome = 'accepted' | 'duplicate' | 'invalid';
+
+/** One survey's counts in one partition, in the shape `talliesDigest()` and live partials use. */
+export interface SurveyRecount {
+  surveyId: string;
+  responses: number;
+  votes: OptionCounts;
+  regions: { [region: string]: RegionTally };
+  /** epoch minute → accepted records */
+  minutes: Map<number, number>;
+  /** Offset of the first accepted record: before it the aggregator had nothing to publish. */
+  firstAcceptedOffset: number;
+}
+
+export interface OutcomeCounts {
+  accepted: number;
+  duplicate: number;
+  invalid: number;
+}
+
+const MINUTE_MS = 60_000;
+
+/** A map-like object without a prototype, so ids such as `constructor` are plain keys. */
+function emptyRecord<T>(): { [key: string]: T } {
+  return Object.create(null) as { [key: string]: T };
+}
+
+function increment(counts: OptionCounts, question: string, options: string[]): void {
+  const byOption = (counts[question] ??= emptyRecord<number>());
+  for (const option of options) byOption[option] = (byOption[option] ?? 0) + 1;
+}
+
+export class PartitionRecount {
+  readonly partition: number;
+  /** h(last applied offset); the genesis value before any record. */
+  chainHead: Buffer = CHAIN_GENESIS;
+  /** Every record below this offset has been applied. */
+  nextOffset = 0;
+  readonly outcomes: OutcomeCounts = { accepted: 0, duplicate: 0, invalid: 0 };
+  readonly surveys = new Map<string, SurveyRecount>();
+  /** Survey ids named by any record of this partition (key or payload), counted or not. */
+  readonly surveysSeen = new Set<string>();
+
+  private readonly decoder: VoteDecoder;
+  // One-vote keys. Length prefixes keep them unambiguous whatever characters the ids contain.
+  private readonly answered = new Set<string>();
+  private readonly responded = new Set<string>();
+
+  constructor(partition: number, decoder: VoteDecoder) {
+    this.partition = partition;
+    this.decoder = decoder;
+  }
+
+  /** Applies the record at `offset`. Records must come in increasing offset order. */
+  apply(offset: number, key: Buffer | null, value: Buffer | null): Outcome {
+    this.chainHead = chainStep(this.chainHead, offset, value);
+    this.nextOffset = offset + 1;
+    const keyText = key === null ? null : key.toString('utf8');
+    if (keyText !== null) this.surveysSeen.add(surveyIdOfKey(keyText));
+    if (value === null) return this.count('invalid');
+    let vote: VoteCast;
+    try {
+      vote = this.decoder.decode(value);
+    } catch {
+      return this.count('invalid');
+    }
+    if (vote.surveyId) this.surveysSeen.add(vote.surveyId);
+    if (structuralProblem(vote, keyText) !== null) return this.count('invalid');
+    return this.count(this.applyVote(vote, offset));
+  }
+
+  private count(outcome: Outcome): Outcome {
+    this.outcomes[outcome] += 1;
+    return outcome;
+  }
+
+  private applyVote(vote: VoteCast, offset: number): Outcome {
+    const voterKey = `${vote.surveyId.length}:${vote.surveyId}${vote.voterId.length}:${vote.voterId}`;
+    let survey: SurveyRecount | undefined;
+    for (const question in vote.answers) {
+      const answerKey = voterKey + question;
+      if (this.answered.has(answerKey)) continue;
+      this.answered.add(answerKey);
+      survey ??= this.surveyFor(vote.surveyId, offset);
+      const options = vote.answers[question]!;
+      increment(survey.votes, question, options);
+      if (vote.region !== null) increment(this.regionFor(survey, vote.region).votes, question, options);
+    }
+    if (survey === undefined) return 'duplicate';
+    if (!this.responded.has(voterKey)) {
+      this.responded.add(voterKey);
+      survey.responses += 1;
+      if (vote.region !== null) this.regionFor(survey, vote.region).responses += 1;
+    }
+    const minute = Math.floor(vote.castAt / MINUTE_MS);
+    survey.minutes.set(minute, (survey.minutes.get(minute) ?? 0) + 1);
+    return 'accepted';
+  }
+
+  private surveyFor(surveyId: string, offset: number): SurveyRecount {
+    let survey = this.surveys.get(surveyId);
+    if (survey === undefined) {
+      survey = { surveyId, responses: 0, votes: emptyRecord(), regions: emptyRecord(), minutes: new Map(), firstAcceptedOffset: offset };
+      this.surveys.set(surveyId, survey);
+    }
+    return survey;
+  }
+
+  private regionFor(survey: SurveyRecount, region: string): RegionTally {
+    return (survey.regions[region] ??= { responses: 0, votes: emptyRecord() });
+  }
+
+  /** Lowercase hex of the current chain head, as checkpoints store it. */
+  chainHeadHex(): string {
+    return this.chainHead.toString('hex');
+  }
+
+  /** `talliesDigest()` over every survey counted so far in this partition. */
+  talliesDigest(): string {
+    return talliesDigest(this.surveys.values());
+  }
+}
