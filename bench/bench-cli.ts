@@ -1,3 +1,54 @@
-// Placeholder until the bench issue lands.
-process.stderr.write('bench: no scenarios yet\n');
-process.exit(2);
+#!/usr/bin/env node
+// `npm run bench -- <scenario> [options]`: drives the real pipeline and reports how fast and how
+// exact it is. Every scenario starts the roles it needs as child processes, prints the machine,
+// versions and command line, and writes result.json + report.md + SVG plots under bench/results/.
+// See bench/README.md.
+import { Command, Option } from 'commander';
+import { decimal, integer } from './lib/option-parsers.js';
+
+const program = new Command()
+  .name('npm run bench --')
+  .description('tally bench harness: ingest, aggregate, fanout, e2e. Results: bench/results/<scenario>-<run id>/ (result.json, report.md, *.svg).')
+  .showHelpAfterError()
+  .configureHelp({ showGlobalOptions: true })
+  .option('--results <dir>', 'results folder (default bench/results)');
+
+function resultsDir(): string | undefined {
+  return program.opts<{ results?: string }>().results;
+}
+
+program
+  .command('aggregate')
+  .description('generator → votes topic (Avro, real registry) → aggregator role; sustained votes/s, consumer lag, exactness of the final tallies (exit 1 if they differ)')
+  .option('--votes <n>', 'records to write', integer(1), 1_000_000)
+  .option('--rate <n>', 'target records/s for the generator (0 = as fast as it can)', integer(0), 240_000)
+  .option('--surveys <n>', 'surveys', integer(1, 100_000), 100)
+  .option('--zipf <s>', 'Zipf exponent of survey popularity (0 = uniform)', decimal(0, 5), 1.1)
+  .option('--questions <n>', 'questions per survey', integer(1, 8), 3)
+  .option('--options <n>', 'options per question', integer(2, 100), 4)
+  .option('--duplicate-ratio <r>', 'share of records repeating answers already counted', decimal(0, 1, { exclusiveMax: true }), 0.1)
+  .option('--invalid-ratio <r>', 'share of invalid records (→ DLQ)', decimal(0, 1, { exclusiveMax: true }), 0.01)
+  .option('--follow-up-ratio <r>', 'share of records where a voter adds an answer to a new question', decimal(0, 1, { exclusiveMax: true }), 0.05)
+  .option('--hot-shards <k>', 'key shards of the most popular survey (1 = not sharded)', integer(1, 1024), 6)
+  .option('--partitions <n>', 'partitions of the votes topic', integer(1, 256), 6)
+  .option('--workers <n>', 'aggregator worker threads (TALLY_WORKER_THREADS)', integer(1, 64), 2)
+  .option('--batch <n>', 'records per producer request', integer(1, 100_000), 5000)
+  .option('--in-flight <n>', 'producer requests queued at once', integer(1, 64), 4)
+  .option('--preload', 'write every record first, then start the aggregator (measures the aggregator alone)', false)
+  .option('--seed <n>', 'PRNG seed (same seed, same records)', integer(0, 2 ** 32 - 1), 1)
+  .option('--drain-timeout <s>', 'give up waiting for the aggregator after this many seconds', integer(1), 900)
+  .option('--keep', 'keep the topics, group, Redis keys and data dir after the run', false)
+  .action(async (options) => {
+    const { runAggregate } = await import('./aggregate/aggregate-scenario.js');
+    process.exitCode = await runAggregate({ ...options, results: resultsDir() });
+  });
+
+program.addHelpText(
+  'after',
+  '\nExamples:\n  npm run bench -- aggregate --votes 1000000\n  npm run bench -- aggregate --preload --rate 0\n  npm run bench -- <scenario> --help',
+);
+
+await program.parseAsync(process.argv);
+// Child processes and sockets are closed by the scenarios; exit explicitly so a lingering handle
+// in a client library cannot keep a finished run alive.
+process.exit(process.exitCode ?? 0);

@@ -29,6 +29,8 @@ export interface GeneratorOptions {
   hotShards: number;
   regions: string[];
   seed: number;
+  /** Survey ids, most popular first (default: bench-<runTag>-s<i>). */
+  surveyIds?: string[];
 }
 
 export interface VoteEncoder {
@@ -93,7 +95,8 @@ export class VoteGenerator {
     this.prng = new Prng(options.seed);
     this.zipf = new Zipf(options.surveys, options.zipfExponent);
     this.fullMask = (1 << options.questions) - 1;
-    this.surveyIds = Array.from({ length: options.surveys }, (_, i) => `bench-${options.runTag}-s${i}`);
+    if (options.surveyIds && options.surveyIds.length !== options.surveys) throw new RangeError('surveyIds must list one id per survey');
+    this.surveyIds = options.surveyIds ?? Array.from({ length: options.surveys }, (_, i) => `bench-${options.runTag}-s${i}`);
     this.questionIds = Array.from({ length: options.questions }, (_, q) => `q${q}`);
     this.optionIds = Array.from({ length: options.options }, (_, o) => `o${o}`);
     this.masks = Array.from({ length: options.surveys }, () => new Uint8Array(1024));

@@ -45,7 +45,7 @@ export function createRunContext(scenario: string, options: Record<string, unkno
     runId,
     scenario,
     startedAt: new Date().toISOString(),
-    commandLine: ['npm run bench --', ...process.argv.slice(2)].map(shellQuote).join(' '),
+    commandLine: ['npm run bench --', ...process.argv.slice(2).map(shellQuote)].join(' '),
     options,
     machine: machineInfo(),
     versions: versions(PROJECT_ROOT),
