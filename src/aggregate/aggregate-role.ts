@@ -25,6 +25,13 @@ export interface RunningAggregator extends RunningRole {
 
 /** Large fetches keep the per-batch costs (worker hop, fsync, Redis, commit) small per record. */
 const MAX_BYTES_PER_PARTITION = 2 * 1024 * 1024;
+/**
+ * A member killed with -9 holds its partitions until its session expires, so this is the pause a
+ * crash costs. 6 s is the broker's default minimum; heartbeats go every second, and no batch
+ * blocks the main thread anywhere near that long (the work happens on worker threads).
+ */
+const SESSION_TIMEOUT_MS = 6000;
+const HEARTBEAT_INTERVAL_MS = 1000;
 
 export async function start(config: TallyConfig): Promise<RunningAggregator> {
   const logger = createLogger('aggregate', config);
@@ -41,6 +48,8 @@ export async function start(config: TallyConfig): Promise<RunningAggregator> {
   await producer.connect();
   const consumer = kafka.consumer({
     groupId: config.kafka.consumerGroup,
+    sessionTimeout: SESSION_TIMEOUT_MS,
+    heartbeatInterval: HEARTBEAT_INTERVAL_MS,
     maxBytesPerPartition: MAX_BYTES_PER_PARTITION,
     maxBytes: MAX_BYTES_PER_PARTITION * config.kafka.partitions,
     maxWaitTimeInMs: 250,

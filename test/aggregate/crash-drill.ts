@@ -1,0 +1,214 @@
+// The crash drill: a known vote stream (several surveys, one split over key shards, duplicates,
+// follow-ups and every kind of poison pill, from bench/aggregate/vote-generator.ts with its own
+// expected counts) is produced at a steady pace while the aggregator runs as a child process and
+// is killed with SIGKILL at random moments and restarted. At the end the Redis partials and the
+// RocksDB state must equal the expected counts exactly, the DLQ must hold every invalid record,
+// a graceful SIGTERM must exit 0, and every checkpoint's chain head must match the log.
+//
+// Reusable: the test suite runs it with ~40,000 votes; the bench can run it with 200,000
+// (`runCrashDrill({ votes: 200_000, ... })`, compiled to dist/test/aggregate/crash-drill.js).
+// Optionally a second aggregator instance (own data dir = another machine) joins mid-stream and
+// leaves again, which moves partitions both ways.
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Redis } from 'ioredis';
+import { createKafka, ensureTopics, Partitioners } from '../../src/kafka.js';
+import { createLogger } from '../../src/logger.js';
+import { createPool } from '../../src/db/postgres.js';
+import { surveyHashKey } from '../../src/partition-tally.js';
+import { VoteCodec } from '../../src/vote-codec.js';
+import { partitionStatusKey } from '../../src/aggregate/tally-publisher.js';
+import { DLQ_HEADER_OFFSET, DLQ_HEADER_PARTITION, DLQ_HEADER_REASON } from '../../src/aggregate/dlq-producer.js';
+import type { OutcomeCounts } from '../../src/aggregate/worker-messages.js';
+import { VoteGenerator, type GeneratedRecord } from '../../bench/aggregate/vote-generator.js';
+import { Prng } from '../../bench/lib/prng.js';
+import { diffTallies, formatDifferences, type CountDifference } from '../../bench/aggregate/tally-diff.js';
+import { testConfig } from '../support/test-config.js';
+import { AggregatorProcess, envOf, freePort } from './support/aggregator-process.js';
+import { chainHeads, produceRecords, readTopic, redisTallies, rocksdbTotals, waitCaughtUp } from './support/vote-log.js';
+
+export interface CrashDrillOptions {
+  votes: number;
+  /** Minimum number of kill -9 while the stream is produced. */
+  kills: number;
+  /** Production pace; the stream lasts votes / ratePerSecond seconds. */
+  ratePerSecond: number;
+  partitions?: number;
+  checkpointEvery?: number;
+  /** Start a second instance at this share of the stream, stop it (SIGTERM) at `secondInstanceUntil`. */
+  secondInstanceFrom?: number;
+  secondInstanceUntil?: number;
+  seed?: number;
+  /** Where the children's logs go (default: a temp dir). */
+  logDir?: string;
+  say?: (message: string) => void;
+}
+
+export interface CrashDrillReport {
+  votes: number;
+  kills: number;
+  secondInstanceRan: boolean;
+  expectedOutcomes: OutcomeCounts;
+  storedOutcomes: OutcomeCounts;
+  redisDifferences: CountDifference[];
+  rocksdbDifferences: CountDifference[];
+  dlqEntries: number;
+  dlqDistinctOrigins: number;
+  dlqEntriesWithoutReason: number;
+  gracefulExit: number | string | null;
+  checkpointRows: number;
+  checkpointChainMismatches: string[];
+  /** Partitions whose newest checkpoint does not end at the last record. */
+  partitionsWithoutFinalCheckpoint: number[];
+  durationSeconds: number;
+  logDir: string;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const REGIONS = ['EU', 'NA', 'SA', 'APAC'];
+const CHUNK = 250;
+
+export async function runCrashDrill(options: CrashDrillOptions): Promise<CrashDrillReport> {
+  const say = options.say ?? (() => undefined);
+  const started = Date.now();
+  const config = testConfig('crash', {
+    TALLY_VOTES_PARTITIONS: String(options.partitions ?? 4),
+    TALLY_CHECKPOINT_EVERY: String(options.checkpointEvery ?? 3000),
+  });
+  const topic = config.kafka.votesTopic;
+  const logDir = options.logDir ?? mkdtempSync(join(tmpdir(), 'tally-crash-logs-'));
+  const logger = createLogger('crash-drill', config);
+  const kafka = createKafka(config, 'crash-drill', logger);
+  const admin = kafka.admin();
+  await admin.connect();
+  await ensureTopics(admin, config);
+  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
+  await producer.connect();
+  const redis = new Redis(config.redisUrl);
+  const pg = createPool(config.postgres.url, 1);
+  const codec = new VoteCodec(config.registryUrl, topic);
+  await codec.register();
+  const generator = new VoteGenerator(
+    {
+      runTag: topic,
+      surveys: 5,
+      zipfExponent: 0.8,
+      questions: 3,
+      options: 4,
+      duplicateRatio: 0.1,
+      invalidRatio: 0.01,
+      followUpRatio: 0.05,
+      hotShards: 3,
+      regions: REGIONS,
+      seed: options.seed ?? 20_240_601,
+    },
+    { schemaId: codec.id, encode: (vote) => codec.encode(vote) },
+  );
+
+  const primary = new AggregatorProcess(envOf(config), await freePort(), join(logDir, 'aggregate-1.log'));
+  const secondConfigDir = mkdtempSync(join(tmpdir(), 'tally-crash-second-'));
+  const secondary = new AggregatorProcess(envOf(config, { TALLY_DATA_DIR: secondConfigDir }), await freePort(), join(logDir, 'aggregate-2.log'));
+  let kills = 0;
+  let secondInstanceRan = false;
+  try {
+    await primary.start();
+    say(`aggregator started (pid ${primary.pid}); producing ${options.votes} votes at ${options.ratePerSecond}/s`);
+
+    let producing = true;
+    const production = (async () => {
+      const begin = performance.now();
+      const chunk: GeneratedRecord[] = [];
+      while (generator.produced < options.votes) {
+        generator.nextBatch(Math.min(CHUNK, options.votes - generator.produced), chunk);
+        await produceRecords(producer, topic, chunk);
+        const share = generator.produced / options.votes;
+        if (options.secondInstanceFrom !== undefined && !secondary.running && !secondInstanceRan && share >= options.secondInstanceFrom) {
+          secondary.spawn();
+          secondInstanceRan = true;
+          say(`second instance started (pid ${secondary.pid}) at ${generator.produced} votes`);
+        }
+        if (secondary.running && share >= (options.secondInstanceUntil ?? 1)) {
+          const exit = await secondary.stop();
+          say(`second instance stopped at ${generator.produced} votes: ${String(exit)}`);
+        }
+        const wait = begin + (generator.produced / options.ratePerSecond) * 1000 - performance.now();
+        if (wait > 1) await sleep(wait);
+      }
+      producing = false;
+    })();
+
+    const killer = (async () => {
+      const random = new Prng(options.seed ?? 7);
+      while (producing || kills < options.kills) {
+        await sleep(1500 + random.next() * 2500);
+        if (!primary.running) continue;
+        await primary.crash();
+        kills++;
+        say(`kill -9 #${kills} at ${generator.produced} produced votes`);
+        await sleep(random.next() * 300);
+        await primary.start();
+      }
+    })();
+
+    await Promise.all([production, killer]);
+    if (secondary.running) await secondary.stop();
+    if (!primary.running) await primary.start();
+    await waitCaughtUp(admin, redis, topic, 120_000);
+    say(`caught up after ${kills} kills`);
+
+    const expected = generator.expected;
+    const redisDifferences = diffTallies(expected.surveys, await redisTallies(redis, generator.surveyIds));
+    if (redisDifferences.length) say(`Redis differs:\n${formatDifferences(redisDifferences)}`);
+
+    const gracefulExit = await primary.stop();
+    const stored = await rocksdbTotals(config.aggregate.dataDir, topic);
+    const rocksdbDifferences = diffTallies(expected.surveys, stored.tallies);
+    if (rocksdbDifferences.length) say(`RocksDB differs:\n${formatDifferences(rocksdbDifferences)}`);
+
+    const dlq = await readTopic(kafka, admin, config.kafka.dlqTopic);
+    const origins = new Set(dlq.map((entry) => `${entry.headers[DLQ_HEADER_PARTITION]}/${entry.headers[DLQ_HEADER_OFFSET]}`));
+
+    const { rows } = await pg.query<{ partition: number; last_offset: string; chain_head: string }>(
+      'SELECT partition, last_offset, chain_head FROM audit_checkpoints WHERE topic = $1',
+      [topic],
+    );
+    const heads = chainHeads(await readTopic(kafka, admin, topic));
+    const checkpointChainMismatches = rows
+      .filter((row) => heads.get(row.partition)?.get(Number(row.last_offset)) !== row.chain_head)
+      .map((row) => `p${row.partition}@${row.last_offset}`);
+    const partitionsWithoutFinalCheckpoint = [...stored.nextOffsets]
+      .filter(([partition, next]) => next > 0 && !rows.some((row) => row.partition === partition && Number(row.last_offset) === next - 1))
+      .map(([partition]) => partition);
+
+    return {
+      votes: options.votes,
+      kills,
+      secondInstanceRan,
+      expectedOutcomes: { ...expected.outcomes },
+      storedOutcomes: stored.outcomes,
+      redisDifferences,
+      rocksdbDifferences,
+      dlqEntries: dlq.length,
+      dlqDistinctOrigins: origins.size,
+      dlqEntriesWithoutReason: dlq.filter((entry) => !entry.headers[DLQ_HEADER_REASON]).length,
+      gracefulExit,
+      checkpointRows: rows.length,
+      checkpointChainMismatches,
+      partitionsWithoutFinalCheckpoint,
+      durationSeconds: (Date.now() - started) / 1000,
+      logDir,
+    };
+  } finally {
+    await primary.crash();
+    await secondary.crash();
+    primary.close();
+    secondary.close();
+    await producer.disconnect();
+    await admin.deleteTopics({ topics: [topic, config.kafka.dlqTopic] }).catch(() => undefined);
+    await admin.disconnect();
+    await redis.del(...generator.surveyIds.map(surveyHashKey), partitionStatusKey(topic));
+    redis.disconnect();
+    await pg.end();
+  }
+}

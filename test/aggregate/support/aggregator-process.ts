@@ -1,0 +1,131 @@
+// `node dist/src/cli.js aggregate` as a child process with a test's configuration passed as TALLY_*
+// variables: started, awaited on /readyz, killed with SIGKILL (crash) or SIGTERM (graceful).
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream, type WriteStream } from 'node:fs';
+import { createServer } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import type { TallyConfig } from '../../../src/config.js';
+
+const CLI = fileURLToPath(new URL('../../../src/cli.js', import.meta.url));
+
+/** The environment that makes a child role see the same configuration as `config`. */
+export function envOf(config: TallyConfig, overrides: Record<string, string> = {}): Record<string, string> {
+  return {
+    TALLY_ENV: config.env,
+    TALLY_LOG_LEVEL: config.logLevel,
+    TALLY_KAFKA_BROKERS: config.kafka.brokers.join(','),
+    TALLY_VOTES_TOPIC: config.kafka.votesTopic,
+    TALLY_DLQ_TOPIC: config.kafka.dlqTopic,
+    TALLY_VOTES_PARTITIONS: String(config.kafka.partitions),
+    TALLY_CONSUMER_GROUP: config.kafka.consumerGroup,
+    TALLY_REGISTRY_URL: config.registryUrl,
+    TALLY_PG_URL: config.postgres.url,
+    TALLY_REDIS_URL: config.redisUrl,
+    TALLY_DATA_DIR: config.aggregate.dataDir,
+    TALLY_WORKER_THREADS: String(config.aggregate.workerThreads),
+    TALLY_CHECKPOINT_EVERY: String(config.aggregate.checkpointEvery),
+    ...overrides,
+  };
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
+    });
+  });
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+export class AggregatorProcess {
+  private child: ChildProcess | null = null;
+  private exited: Promise<number | string | null> = Promise.resolve(null);
+  private readonly log: WriteStream | null;
+  starts = 0;
+
+  constructor(
+    private readonly env: Record<string, string>,
+    readonly port: number,
+    logPath?: string,
+    private readonly nodeArgs: string[] = [],
+  ) {
+    this.log = logPath ? createWriteStream(logPath, { flags: 'a' }) : null;
+  }
+
+  get running(): boolean {
+    return this.child !== null && this.child.exitCode === null && this.child.signalCode === null;
+  }
+
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
+  /** Starts the process (not waiting for readiness). */
+  spawn(): void {
+    if (this.running) throw new Error('aggregator already running');
+    const child = spawn(process.execPath, [...this.nodeArgs, CLI, 'aggregate'], {
+      env: { ...process.env, ...this.env, TALLY_AGGREGATE_PORT: String(this.port) },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    if (this.log) {
+      child.stdout!.pipe(this.log, { end: false });
+      child.stderr!.pipe(this.log, { end: false });
+    } else {
+      child.stdout!.resume();
+      child.stderr!.resume();
+    }
+    this.exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve(signal ?? code)));
+    this.child = child;
+    this.starts++;
+  }
+
+  async start(timeoutMs = 30_000): Promise<void> {
+    this.spawn();
+    await this.waitReady(timeoutMs);
+  }
+
+  async waitReady(timeoutMs = 30_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      if (!this.running) throw new Error(`aggregator exited before ready: ${String(await this.exited)}`);
+      try {
+        const response = await fetch(`http://127.0.0.1:${this.port}/readyz`, { signal: AbortSignal.timeout(1000) });
+        if (response.status === 200) return;
+      } catch {
+        // not listening yet
+      }
+      await sleep(100);
+    }
+    throw new Error(`aggregator not ready after ${timeoutMs} ms`);
+  }
+
+  /** kill -9: no chance to finish anything. */
+  async crash(): Promise<void> {
+    if (!this.running) return;
+    this.child!.kill('SIGKILL');
+    await this.exited;
+  }
+
+  /** SIGTERM and wait; returns the exit code (or signal). */
+  async stop(timeoutMs = 30_000): Promise<number | string | null> {
+    if (!this.running) return this.exited;
+    this.child!.kill('SIGTERM');
+    const timer = setTimeout(() => this.child?.kill('SIGKILL'), timeoutMs);
+    const result = await this.exited;
+    clearTimeout(timer);
+    return result;
+  }
+
+  async metrics(): Promise<string> {
+    const response = await fetch(`http://127.0.0.1:${this.port}/metrics`);
+    return response.text();
+  }
+
+  close(): void {
+    this.log?.end();
+  }
+}
