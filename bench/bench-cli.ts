@@ -43,6 +43,25 @@ program
     process.exitCode = await runAggregate({ ...options, results: resultsDir() });
   });
 
+program
+  .command('ingest')
+  .description('HTTP votes → ingest role → Kafka; accepted votes/s, latency percentiles, errors by code')
+  .option('--concurrency <n>', 'concurrent requests (keep-alive connections)', integer(1, 10_000), 64)
+  .option('--duration <s>', 'measured seconds', integer(1, 3600), 30)
+  .option('--warmup <s>', 'seconds of load before measuring', integer(0, 600), 5)
+  .option('--rate <n>', 'total votes/s (0 = closed loop: each connection sends as soon as it has an answer)', integer(0), 0)
+  .option('--surveys <n>', 'surveys (created and published through the API)', integer(1, 1000), 10)
+  .option('--questions <n>', 'questions per survey (each vote answers all)', integer(1, 20), 3)
+  .option('--options <n>', 'options per question', integer(2, 100), 4)
+  .option('--zipf <s>', 'Zipf exponent of survey popularity', decimal(0, 5), 1.1)
+  .option('--partitions <n>', 'partitions of the votes topic', integer(1, 256), 6)
+  .option('--seed <n>', 'PRNG seed', integer(0, 2 ** 32 - 1), 1)
+  .option('--keep', 'keep the topic and the surveys after the run', false)
+  .action(async (options) => {
+    const { runIngest } = await import('./ingest/ingest-scenario.js');
+    process.exitCode = await runIngest({ ...options, results: resultsDir() });
+  });
+
 program.addHelpText(
   'after',
   '\nExamples:\n  npm run bench -- aggregate --votes 1000000\n  npm run bench -- aggregate --preload --rate 0\n  npm run bench -- <scenario> --help',
