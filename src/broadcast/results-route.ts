@@ -17,7 +17,6 @@ const idList = { type: 'array', items: { type: 'string', pattern: '^[0-9]{1,18}(
 
 const querySchema = {
   type: 'object',
-  additionalProperties: false,
   properties: {
     region: { type: 'string', minLength: 1, maxLength: 64 },
     question: idList,

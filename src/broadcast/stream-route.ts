@@ -43,8 +43,10 @@ export function registerStreamRoute(app: FastifyInstance, options: StreamRouteOp
     const ip = request.ip;
     const refusal = limits.admit(ip);
     if (refusal) {
+      // Answered here rather than thrown: a full process is normal operation, not an error to log.
       metrics.refused.inc({ reason: refusal.reason });
-      throw refusal.error;
+      const { error } = refusal;
+      return reply.status(error.status).header('Retry-After', String(error.retryAfterSeconds)).send(error.toJSON());
     }
     let released = false;
     const release = () => {
