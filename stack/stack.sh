@@ -89,33 +89,12 @@ postgres_up() {
     if ! command -v pg_ctlcluster >/dev/null; then apt_install postgresql postgresql-client; fi
     local ver; ver=$(ls /etc/postgresql | sort -V | tail -1)
     say "postgres: starting cluster $ver/main"
-    pg_ctlcluster --skip-systemctl-redirect "$ver" main start 2>/dev/null || pg_ctlcluster "$ver" main start
+    pg_ctlcluster --skip-systemctl-redirect "$ver" main start 9>&- 2>/dev/null || pg_ctlcluster "$ver" main start 9>&-
     touch "$STARTED/postgres"
     wait_for postgres 30 pg_isready -h 127.0.0.1 -p 5432 || die "postgres did not start"
   fi
-  # Roles and databases (idempotent). tally_admin owns the schema and runs migrations;
-  # tally_app is what the roles connect as, and gets no UPDATE/DELETE on the audit table.
-  as_postgres <<'SQL'
-DO $$ BEGIN
-  IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'tally_admin') THEN
-    CREATE ROLE tally_admin LOGIN PASSWORD 'tally_admin';
-  END IF;
-  IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'apicurio') THEN
-    CREATE ROLE apicurio LOGIN PASSWORD 'apicurio';
-  END IF;
-  IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'tally_app') THEN
-    CREATE ROLE tally_app LOGIN PASSWORD 'tally_app';
-  END IF;
-END $$;
-SQL
-  for db in tally:tally_admin apicurio:apicurio; do
-    local name=${db%%:*} owner=${db##*:}
-    if [ -z "$(as_postgres -c "SELECT 1 FROM pg_database WHERE datname = '$name'")" ]; then
-      as_postgres -c "CREATE DATABASE $name OWNER $owner"
-      say "postgres: created database $name"
-    fi
-  done
-  as_postgres -d tally -c "GRANT CONNECT ON DATABASE tally TO tally_app; GRANT USAGE ON SCHEMA public TO tally_app"
+  # Roles and databases (idempotent): stack/postgres-init.sql, shared with compose.yaml.
+  as_postgres <"$ROOT/stack/postgres-init.sql" >/dev/null
 }
 
 # ---------------------------------------------------------------- Redis
@@ -128,7 +107,7 @@ redis_up() {
   say "redis: starting"
   mkdir -p "$STACK_DIR/redis"
   redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no \
-    --dir "$STACK_DIR/redis" --logfile "$LOGS/redis.log" --pidfile "$PIDS/redis.pid"
+    --dir "$STACK_DIR/redis" --logfile "$LOGS/redis.log" --pidfile "$PIDS/redis.pid" 9>&-
   touch "$STARTED/redis"
   wait_for redis 20 sh -c 'redis-cli -h 127.0.0.1 -p 6379 ping | grep -q PONG' || die "redis did not start"
 }
@@ -198,7 +177,7 @@ kafka_up() {
   nohup java $KAFKA_HEAP -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -Djava.awt.headless=true \
     -Dlog4j2.configurationFile="$KAFKA_DIR/config/log4j2.properties" \
     -cp "$KAFKA_DIR/libs/*" kafka.Kafka "$KAFKA_DIR/config/server.properties" \
-    >"$LOGS/kafka.out" 2>&1 &
+    >"$LOGS/kafka.out" 2>&1 9>&- &
   echo $! >"$PIDS/kafka.pid"
   touch "$STARTED/kafka"
   wait_for "kafka metadata" 90 kafka_serves_metadata || { tail -30 "$LOGS/kafka-server.log" "$LOGS/kafka.out"; die "kafka did not start"; }
@@ -227,7 +206,7 @@ registry_up() {
     -Dapicurio.ccompat.max-subjects=1000000 \
     -Dquarkus.log.level=WARN -Dquarkus.log.category.\"io.apicurio\".level=INFO \
     -jar "$APICURIO_DIR/apicurio-registry-app-$APICURIO_VERSION-runner.jar" \
-    >"$LOGS/apicurio.log" 2>&1 &
+    >"$LOGS/apicurio.log" 2>&1 9>&- &
   echo $! >"$PIDS/apicurio.pid"
   touch "$STARTED/apicurio"
   wait_for "registry /apis/ccompat/v7/subjects" 120 registry_ready || { tail -30 "$LOGS/apicurio.log"; die "registry did not start"; }
