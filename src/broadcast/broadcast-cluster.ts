@@ -5,7 +5,7 @@
 // The primary only forks, restarts crashed workers, and answers the workers' /metrics with the
 // sum over the cluster (prom-client's AggregatorRegistry), so any worker's /metrics is cluster-wide.
 import cluster, { type Worker } from 'node:cluster';
-import { AggregatorRegistry, Registry } from 'prom-client';
+import { AggregatorRegistry, type PrometheusContentType, type Registry } from 'prom-client';
 import type { TallyConfig } from '../config.js';
 import { createLogger } from '../logger.js';
 import type { RunningRole } from '../role.js';
@@ -127,7 +127,8 @@ export function clusterMetricsView(local: Registry): Registry {
     if (message.text !== undefined) waiter?.resolve(message.text);
     else waiter?.reject(new Error(message.error ?? 'no metrics'));
   });
-  class ClusterView extends Registry {
+  // An AggregatorRegistry, because constructing one is what makes a worker answer the primary.
+  class ClusterView extends AggregatorRegistry<PrometheusContentType> {
     override metrics(): Promise<string> {
       const requestId = nextRequestId++;
       return new Promise<string>((resolve, reject) => {

@@ -137,6 +137,13 @@ function render(snapshot) {
       oNode.fill.style.width = top > 0 ? `${(100 * option.votes) / top}%` : '0%';
       oNode.row.classList.toggle('leading', top > 0 && option.votes === top);
     }
+    const listed = new Set(question.options.map((option) => option.id));
+    for (const [id, node] of qNode.options) {
+      if (!listed.has(id)) {
+        node.row.remove();
+        qNode.options.delete(id);
+      }
+    }
   }
   for (const [id, node] of questionNodes) {
     if (!seen.has(id)) {

@@ -1,0 +1,98 @@
+// Integration: `tally broadcast` started with environment variables alone runs a node:cluster of
+// ceil(target / 18,000) processes on one port, logs when it listens, feeds every process from
+// Redis, answers /metrics with the cluster-wide sum, and replaces a worker that dies.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Redis } from 'ioredis';
+import { createPool } from '../../src/db/postgres.js';
+import { processCountFor } from '../../src/broadcast/broadcast-cluster.js';
+import { testConfig } from '../support/test-config.js';
+import { openSse, type SseStream } from './support/sse-client.js';
+import { createSurvey, deleteSurvey, partial, publishPartial, type CreatedSurvey } from './support/survey-fixtures.js';
+
+const CLI = fileURLToPath(new URL('../../src/cli.js', import.meta.url));
+const config = testConfig('broadcast-cluster');
+const pool = createPool(config.postgres.url, 2);
+const redis = new Redis(config.redisUrl);
+let survey: CreatedSurvey;
+let primary: ChildProcess;
+let port: number;
+const logLines: Array<Record<string, unknown>> = [];
+const open: SseStream[] = [];
+
+function childPids(pid: number): number[] {
+  const children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim();
+  return children ? children.split(/\s+/).map(Number) : [];
+}
+
+async function until<T>(probe: () => T | undefined, timeoutMs: number, what: string): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+before(async () => {
+  survey = await createSurvey(pool, 'Cluster test', [{ title: 'Pick one', options: ['A', 'B'] }]);
+  primary = spawn(process.execPath, [CLI, 'broadcast'], {
+    env: { ...process.env, TALLY_ENV: 'test', TALLY_LOG_LEVEL: 'info', TALLY_BROADCAST_PORT: '0', TALLY_BROADCAST_TARGET_CLIENTS: '36000', TALLY_WINDOW_MS: '200' },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let pending = '';
+  primary.stdout!.on('data', (chunk: Buffer) => {
+    pending += chunk.toString('utf8');
+    const lines = pending.split('\n');
+    pending = lines.pop()!;
+    for (const line of lines) if (line.startsWith('{')) logLines.push(JSON.parse(line) as Record<string, unknown>);
+  });
+  const listening = await until(() => logLines.find((line) => line.msg === 'broadcast cluster listening'), 20_000, 'the cluster to listen');
+  port = listening.port as number;
+});
+
+after(async () => {
+  for (const s of open) s.close();
+  if (primary.exitCode === null) {
+    primary.kill('SIGTERM');
+    await new Promise((resolve) => primary.once('exit', resolve));
+  }
+  await deleteSurvey(pool, redis, survey.id);
+  await pool.end();
+  redis.disconnect();
+});
+
+test('the process count follows the target client count', () => {
+  assert.equal(processCountFor(1), 1);
+  assert.equal(processCountFor(18_000), 1);
+  assert.equal(processCountFor(36_000), 2);
+  assert.equal(processCountFor(250_000), 14);
+});
+
+test('two workers share the port; every one of them delivers snapshots; /metrics sums the cluster', async () => {
+  assert.equal(childPids(primary.pid!).length, 2);
+  assert.equal(logLines.filter((line) => line.msg === 'broadcast listening').length, 2, 'each worker logs when it listens');
+  const url = `http://127.0.0.1:${port}/v1/surveys/${survey.id}/results/stream`;
+  for (let i = 0; i < 6; i += 1) open.push(await openSse(url));
+  for (const s of open) await s.next((e) => e.event === 'snapshot');
+  await publishPartial(redis, partial(survey.id, 0, 11, { responses: 11, votes: { [survey.questions[0]!.id]: { [survey.questions[0]!.options[0]!.id]: 11 } } }));
+  await Promise.all(open.map((s) => s.next((e) => e.event === 'snapshot' && e.id === '11', 3000)));
+  const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  assert.match(metrics, /^tally_sse_clients\{[^}]*\} 6$/m, 'clients of both workers, summed');
+  const snapshotsSent = Number(/^tally_snapshots_sent_total\{[^}]*\} (\d+)/m.exec(metrics)?.[1]);
+  assert.equal(snapshotsSent, 2, 'each worker published the new snapshot once for its own clients');
+});
+
+test('a worker killed with SIGKILL is replaced; its clients reconnect to the cluster', async () => {
+  const [victim] = childPids(primary.pid!);
+  process.kill(victim!, 'SIGKILL');
+  await until(() => (childPids(primary.pid!).length === 2 && !childPids(primary.pid!).includes(victim!) ? true : undefined), 10_000, 'a replacement worker');
+  await until(() => (logLines.filter((line) => line.msg === 'broadcast listening').length === 3 ? true : undefined), 10_000, 'the replacement to listen');
+  const s = await openSse(`http://127.0.0.1:${port}/v1/surveys/${survey.id}/results/stream`);
+  open.push(s);
+  assert.equal((await s.next((e) => e.event === 'snapshot')).id, '11');
+});
