@@ -18,7 +18,7 @@ import { createLogger } from '../../src/logger.js';
 import { createPool } from '../../src/db/postgres.js';
 import { surveyHashKey } from '../../src/partition-tally.js';
 import { VoteCodec } from '../../src/vote-codec.js';
-import { partitionStatusKey } from '../../src/aggregate/tally-publisher.js';
+import { partitionStatusKey, type PartitionStatus } from '../../src/aggregate/tally-publisher.js';
 import { DLQ_HEADER_OFFSET, DLQ_HEADER_PARTITION, DLQ_HEADER_REASON } from '../../src/aggregate/dlq-producer.js';
 import type { OutcomeCounts } from '../../src/aggregate/worker-messages.js';
 import { VoteGenerator, type GeneratedRecord } from '../../bench/aggregate/vote-generator.js';
@@ -140,8 +140,10 @@ export async function runCrashDrill(options: CrashDrillOptions): Promise<CrashDr
 
     const killer = (async () => {
       const random = new Prng(options.seed ?? 7);
-      while (producing || kills < options.kills) {
-        await sleep(1500 + random.next() * 2500);
+      while (options.kills > 0 && (producing || kills < options.kills)) {
+        // Kill while it works: once this process has made a durable write, at a random moment.
+        await waitForWriter(redis, topic, primary.pid!, 30_000);
+        await sleep(random.next() * 1500);
         if (!primary.running) continue;
         await primary.crash();
         kills++;
@@ -210,5 +212,15 @@ export async function runCrashDrill(options: CrashDrillOptions): Promise<CrashDr
     await redis.del(...generator.surveyIds.map(surveyHashKey), partitionStatusKey(topic));
     redis.disconnect();
     await pg.end();
+  }
+}
+
+/** Waits until the process `pid` has written at least one batch (its name in a partition status). */
+async function waitForWriter(redis: Redis, topic: string, pid: number, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const statuses = Object.values(await redis.hgetall(partitionStatusKey(topic)));
+    if (statuses.some((json) => (JSON.parse(json) as PartitionStatus).instance.endsWith(`:${pid}`))) return;
+    await sleep(50);
   }
 }

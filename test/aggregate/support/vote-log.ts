@@ -105,12 +105,14 @@ export async function readTopic(kafka: Kafka, admin: Admin, topic: string, timeo
       },
     });
   });
-  const timer = sleep(timeoutMs).then(() => {
-    throw new Error(`reading ${topic} timed out; partitions left: ${[...remaining.keys()].join(',')}`);
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`reading ${topic} timed out; partitions left: ${[...remaining.keys()].join(',')}`)), timeoutMs);
   });
   try {
-    await Promise.race([done, timer]);
+    await Promise.race([done, timeout]);
   } finally {
+    clearTimeout(timer);
     await consumer.disconnect();
   }
   return records;
