@@ -5,10 +5,14 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 bash scripts/setup.sh
-# The dashboard's browser test drives Debian's Chromium (npx playwright install cannot download here).
-if ! command -v chromium >/dev/null; then
-  echo "[test] installing Debian's chromium for the browser test"
-  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) >/dev/null
+# The dashboard's browser test drives Debian's Chromium (npx playwright install cannot download
+# here); the operations test scrapes the roles with a real Prometheus server.
+missing=()
+command -v chromium >/dev/null || missing+=(chromium)
+command -v prometheus >/dev/null || missing+=(prometheus)
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "[test] installing Debian packages for the tests: ${missing[*]}"
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}") >/dev/null
 fi
 export TALLY_ENV=test TALLY_LOG_LEVEL="${TALLY_LOG_LEVEL:-warn}"
 mapfile -t files < <(find dist/test -name '*.test.js' | sort)

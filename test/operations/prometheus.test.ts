@@ -1,0 +1,79 @@
+// Operations: a real Prometheus server (Debian's `prometheus`) scrapes /metrics of every role and
+// the consumer-lag series is queryable. Needs: the full local stack, /usr/bin/prometheus
+// (installed by scripts/test.sh when missing).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { start as startIngest } from '../../src/ingest/ingest-role.js';
+import { start as startAggregate } from '../../src/aggregate/aggregate-role.js';
+import { start as startBroadcast } from '../../src/broadcast/broadcast-role.js';
+import { createKafka } from '../../src/kafka.js';
+import { createLogger } from '../../src/logger.js';
+import { testConfig } from '../support/test-config.js';
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+const hostOf = (address: string) => new URL(address).host;
+
+interface PromTarget { health: string; scrapeUrl: string; lastError: string }
+
+test('Prometheus scrapes every role and shows the consumer lag', { timeout: 120_000 }, async () => {
+  const config = testConfig('prometheus', { TALLY_VOTES_PARTITIONS: '2', TALLY_BROADCAST_TARGET_CLIENTS: '1000' });
+  const roles = [await startIngest(config), await startAggregate(config), await startBroadcast(config)];
+  const dir = mkdtempSync(join(tmpdir(), 'tally-prometheus-'));
+  const promPort = await freePort();
+  const targets = roles.map((role) => hostOf(role.addresses[0]!));
+  writeFileSync(
+    join(dir, 'prometheus.yml'),
+    `global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: tally\n    static_configs:\n      - targets: [${targets.map((t) => `'${t}'`).join(', ')}]\n`,
+  );
+  const prometheus = spawn('prometheus', [
+    `--config.file=${join(dir, 'prometheus.yml')}`,
+    `--storage.tsdb.path=${join(dir, 'data')}`,
+    `--web.listen-address=127.0.0.1:${promPort}`,
+  ], { stdio: 'ignore' });
+  const api = `http://127.0.0.1:${promPort}/api/v1`;
+  try {
+    let up: PromTarget[] = [];
+    for (let i = 0; i < 60; i++) {
+      await sleep(1000);
+      const body = (await fetch(`${api}/targets`).then((r) => r.json()).catch(() => null)) as { data?: { activeTargets: PromTarget[] } } | null;
+      up = body?.data?.activeTargets.filter((t) => t.health === 'up') ?? [];
+      if (up.length === targets.length) break;
+    }
+    assert.equal(up.length, targets.length, `all ${targets.length} role targets scraped successfully`);
+
+    const lag = async () => {
+      const body = (await fetch(`${api}/query?query=${encodeURIComponent(`sum(tally_consumer_lag{topic="${config.kafka.votesTopic}"})`)}`).then((r) => r.json())) as {
+        data: { result: { value: [number, string] }[] };
+      };
+      return body.data.result.length ? Number(body.data.result[0]!.value[1]) : undefined;
+    };
+    let seen: number | undefined;
+    for (let i = 0; i < 30 && seen === undefined; i++) {
+      await sleep(1000);
+      seen = await lag();
+    }
+    assert.equal(typeof seen, 'number', 'tally_consumer_lag is queryable in Prometheus');
+    const requests = (await fetch(`${api}/query?query=tally_ingest_requests_total`).then((r) => r.json())) as { status: string };
+    assert.equal(requests.status, 'success');
+  } finally {
+    prometheus.kill('SIGTERM');
+    for (const role of roles.reverse()) await role.close();
+    const admin = createKafka(config, 'prometheus-test', createLogger('test', config)).admin();
+    await admin.connect();
+    await admin.deleteTopics({ topics: [config.kafka.votesTopic, config.kafka.dlqTopic] }).catch(() => undefined);
+    await admin.disconnect();
+  }
+});
