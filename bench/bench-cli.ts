@@ -4,7 +4,7 @@
 // versions and command line, and writes result.json + report.md + SVG plots under bench/results/.
 // See bench/README.md.
 import { Command, Option } from 'commander';
-import { decimal, integer } from './lib/option-parsers.js';
+import { decimal, integer, integerList } from './lib/option-parsers.js';
 
 const program = new Command()
   .name('npm run bench --')
@@ -60,6 +60,24 @@ program
   .action(async (options) => {
     const { runIngest } = await import('./ingest/ingest-scenario.js');
     process.exitCode = await runIngest({ ...options, results: resultsDir() });
+  });
+
+program
+  .command('fanout')
+  .description('K raw SSE clients (child processes, source addresses 127.0.0.2-254) on a broadcaster cluster sized for K; window close → last client per snapshot, completeness, set-up time, CPU and memory')
+  .option('--clients <list>', 'client counts, comma-separated, run in ascending order; stops at the first that fails', integerList(1, 1_000_000), [10_000, 50_000, 250_000])
+  .option('--surveys <n>', 'surveys the clients are spread over', integer(1, 100), 1)
+  .option('--duration <s>', 'measured seconds per client count', integer(5, 3600), 30)
+  .option('--window-ms <ms>', 'broadcast window (TALLY_WINDOW_MS)', integer(50, 60_000), 1000)
+  .option('--update-ms <ms>', 'how often the tallies change (one partition per survey per update); keep ≥ 2 windows', integer(50, 60_000), 2000)
+  .option('--partitions <n>', 'partitions the fed partials come from', integer(1, 256), 6)
+  .option('--clients-per-process <n>', 'raw clients per swarm child (open-file limit 20,000)', integer(1, 18_000), 15_000)
+  .option('--connect-concurrency <n>', 'pending connects per swarm child', integer(1, 10_000), 200)
+  .option('--checkers <n>', 'standard (full-parsing) event-stream clients per survey', integer(0, 100), 2)
+  .option('--keep', 'keep the surveys and Redis keys after the run', false)
+  .action(async (options) => {
+    const { runFanout } = await import('./fanout/fanout-scenario.js');
+    process.exitCode = await runFanout({ ...options, results: resultsDir() });
   });
 
 program.addHelpText(
