@@ -2,12 +2,13 @@
 // docs/counting-rules.md and advances the hash chain. Pure and synchronous (no I/O): the log
 // reader feeds it, the verifier probes it at checkpoint and live-tally offsets.
 //
-// This is the hot path of `tally verify`: one chain step, one decode and a few Set/object
-// operations per record, no other allocation beyond the one-vote keys it must remember.
+// This is the hot path of `tally verify`: one chain step, one decode and a few Map/object
+// operations per record; no per-record allocation of its own beyond what it must remember.
 import { surveyIdOfKey } from '../partition-key.js';
 import { talliesDigest, type OptionCounts, type RegionTally } from '../partition-tally.js';
 import type { VoteCast, VoteDecoder } from '../vote-codec.js';
 import { CHAIN_GENESIS, chainStep } from './hash-chain.js';
+import { VoterLedger } from './voter-ledger.js';
 import { structuralProblem } from './vote-rules.js';
 
 export type Outcome = 'accepted' | 'duplicate' | 'invalid';
@@ -22,6 +23,8 @@ export interface SurveyRecount {
   minutes: Map<number, number>;
   /** Offset of the first accepted record: before it the aggregator had nothing to publish. */
   firstAcceptedOffset: number;
+  /** The survey's one-vote keys. */
+  ledger: VoterLedger;
 }
 
 export interface OutcomeCounts {
@@ -54,9 +57,6 @@ export class PartitionRecount {
   readonly surveysSeen = new Set<string>();
 
   private readonly decoder: VoteDecoder;
-  // One-vote keys. Length prefixes keep them unambiguous whatever characters the ids contain.
-  private readonly answered = new Set<string>();
-  private readonly responded = new Set<string>();
 
   constructor(partition: number, decoder: VoteDecoder) {
     this.partition = partition;
@@ -87,20 +87,28 @@ export class PartitionRecount {
   }
 
   private applyVote(vote: VoteCast, offset: number): Outcome {
-    const voterKey = `${vote.surveyId.length}:${vote.surveyId}${vote.voterId.length}:${vote.voterId}`;
-    let survey: SurveyRecount | undefined;
+    // A survey without a tally has no answered question yet, so this vote will count.
+    const survey = this.surveys.get(vote.surveyId) ?? this.newSurvey(vote.surveyId, offset);
+    const ledger = survey.ledger;
+    const previous = ledger.voters.get(vote.voterId);
+    let answered = previous ?? 0;
+    let counted = false;
     for (const question in vote.answers) {
-      const answerKey = voterKey + question;
-      if (this.answered.has(answerKey)) continue;
-      this.answered.add(answerKey);
-      survey ??= this.surveyFor(vote.surveyId, offset);
+      const bit = ledger.questionBit(question);
+      if (bit !== 0) {
+        if ((answered & bit) !== 0) continue;
+        answered |= bit;
+      } else if (!ledger.claimOverflow(vote.voterId, question)) {
+        continue;
+      }
+      counted = true;
       const options = vote.answers[question]!;
       increment(survey.votes, question, options);
       if (vote.region !== null) increment(this.regionFor(survey, vote.region).votes, question, options);
     }
-    if (survey === undefined) return 'duplicate';
-    if (!this.responded.has(voterKey)) {
-      this.responded.add(voterKey);
+    if (!counted) return 'duplicate';
+    ledger.voters.set(vote.voterId, answered);
+    if (previous === undefined) {
       survey.responses += 1;
       if (vote.region !== null) this.regionFor(survey, vote.region).responses += 1;
     }
@@ -109,12 +117,17 @@ export class PartitionRecount {
     return 'accepted';
   }
 
-  private surveyFor(surveyId: string, offset: number): SurveyRecount {
-    let survey = this.surveys.get(surveyId);
-    if (survey === undefined) {
-      survey = { surveyId, responses: 0, votes: emptyRecord(), regions: emptyRecord(), minutes: new Map(), firstAcceptedOffset: offset };
-      this.surveys.set(surveyId, survey);
-    }
+  private newSurvey(surveyId: string, offset: number): SurveyRecount {
+    const survey: SurveyRecount = {
+      surveyId,
+      responses: 0,
+      votes: emptyRecord(),
+      regions: emptyRecord(),
+      minutes: new Map(),
+      firstAcceptedOffset: offset,
+      ledger: new VoterLedger(),
+    };
+    this.surveys.set(surveyId, survey);
     return survey;
   }
 
