@@ -9,7 +9,7 @@
 // (`runCrashDrill({ votes: 200_000, ... })`, compiled to dist/test/aggregate/crash-drill.js).
 // Optionally a second aggregator instance (own data dir = another machine) joins mid-stream and
 // leaves again, which moves partitions both ways.
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
@@ -63,6 +63,8 @@ export interface CrashDrillReport {
   partitionsWithoutFinalCheckpoint: number[];
   durationSeconds: number;
   logDir: string;
+  /** Partitions the second instance was assigned at some point (from its log). */
+  secondInstancePartitions: number[];
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -106,9 +108,14 @@ export async function runCrashDrill(options: CrashDrillOptions): Promise<CrashDr
     { schemaId: codec.id, encode: (vote) => codec.encode(vote) },
   );
 
-  const primary = new AggregatorProcess(envOf(config), await freePort(), join(logDir, 'aggregate-1.log'));
+  // info: assignments and replay progress (a few lines per rebalance) are part of what we check.
+  const primary = new AggregatorProcess(envOf(config, { TALLY_LOG_LEVEL: 'info' }), await freePort(), join(logDir, 'aggregate-1.log'));
   const secondConfigDir = mkdtempSync(join(tmpdir(), 'tally-crash-second-'));
-  const secondary = new AggregatorProcess(envOf(config, { TALLY_DATA_DIR: secondConfigDir }), await freePort(), join(logDir, 'aggregate-2.log'));
+  const secondary = new AggregatorProcess(
+    envOf(config, { TALLY_DATA_DIR: secondConfigDir, TALLY_LOG_LEVEL: 'info' }),
+    await freePort(),
+    join(logDir, 'aggregate-2.log'),
+  );
   let kills = 0;
   let secondInstanceRan = false;
   try {
@@ -200,6 +207,7 @@ export async function runCrashDrill(options: CrashDrillOptions): Promise<CrashDr
       partitionsWithoutFinalCheckpoint,
       durationSeconds: (Date.now() - started) / 1000,
       logDir,
+      secondInstancePartitions: secondInstanceRan ? assignedPartitions(join(logDir, 'aggregate-2.log')) : [],
     };
   } finally {
     await primary.crash();
@@ -223,4 +231,14 @@ async function waitForWriter(redis: Redis, topic: string, pid: number, timeoutMs
     if (statuses.some((json) => (JSON.parse(json) as PartitionStatus).instance.endsWith(`:${pid}`))) return;
     await sleep(50);
   }
+}
+
+/** Every partition a process logged as assigned to it. */
+function assignedPartitions(logPath: string): number[] {
+  const partitions = new Set<number>();
+  for (const line of readFileSync(logPath, 'utf8').split('\n')) {
+    if (!line.includes('"partitions assigned"')) continue;
+    for (const partition of (JSON.parse(line) as { partitions: number[] }).partitions) partitions.add(partition);
+  }
+  return [...partitions].sort((a, b) => a - b);
 }
