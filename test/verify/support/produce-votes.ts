@@ -12,10 +12,14 @@ export interface StreamShape {
   count: number;
   surveys?: number;
   voters?: number;
+  /** Hot-survey shards per survey (keys `surveyId#shard`), spreading each over partitions. */
+  shards?: number;
   /** One in this many records is a poison pill (0: none). */
   poisonEvery?: number;
   seed?: number;
   batchSize?: number;
+  /** Reuse these surveys (a later round of the same stream) instead of making new ones. */
+  surveyIds?: string[];
 }
 
 const REGIONS = ['EU', 'US', 'APAC', null, null];
@@ -34,10 +38,10 @@ function random(seed: number): () => number {
 
 /** Creates the topic if needed and produces `count` records; returns the survey ids used. */
 export async function produceVotes(config: TallyConfig, logger: Logger, shape: StreamShape): Promise<string[]> {
-  const { count, surveys = 12, voters = 40_000, poisonEvery = 997, seed = 42, batchSize = 5000 } = shape;
+  const { count, surveys = 12, voters = 40_000, shards = 1, poisonEvery = 997, seed = 42, batchSize = 5000 } = shape;
   const next = random(seed);
   const tag = randomUUID().slice(0, 8);
-  const surveyIds = Array.from({ length: surveys }, (_, i) => `bench-${tag}-${i}`);
+  const surveyIds = shape.surveyIds ?? Array.from({ length: surveys }, (_, i) => `bench-${tag}-${i}`);
   const kafka = createKafka(config, 'produce-votes', logger);
   const admin = kafka.admin();
   await admin.connect();
@@ -52,7 +56,7 @@ export async function produceVotes(config: TallyConfig, logger: Logger, shape: S
     for (let sent = 0; sent < count; ) {
       const messages: { key: string; value: Buffer | null }[] = [];
       for (let i = 0; i < batchSize && sent < count; i += 1, sent += 1) {
-        const surveyId = surveyIds[Math.floor(next() * surveys)]!;
+        const surveyId = surveyIds[Math.floor(next() * surveyIds.length)]!;
         const voterId = `voter-${Math.floor(next() * voters)}`;
         if (poisonEvery > 0 && sent % poisonEvery === poisonEvery - 1) {
           messages.push({ key: surveyId, value: Buffer.from(`poison ${sent}`) });
@@ -68,7 +72,7 @@ export async function produceVotes(config: TallyConfig, logger: Logger, shape: S
           region: REGIONS[Math.floor(next() * REGIONS.length)]!,
           castAt: castAt + Math.floor(next() * 180_000),
         });
-        messages.push({ key: partitionKeyFor(surveyId, voterId, 1), value });
+        messages.push({ key: partitionKeyFor(surveyId, voterId, shards), value });
       }
       await producer.send({ topic: config.kafka.votesTopic, acks: -1, messages });
     }

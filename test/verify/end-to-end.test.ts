@@ -1,0 +1,168 @@
+// End to end against the real aggregator: produce a stream, run `tally aggregate` as a child
+// process until it has caught up, stop it with SIGTERM (its final checkpoints), then
+// `tally verify` must pass, and fail once a checkpoint row or a live tally is tampered with.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { Redis } from 'ioredis';
+import type { TallyConfig } from '../../src/config.js';
+import { createPool } from '../../src/db/postgres.js';
+import { createKafka } from '../../src/kafka.js';
+import { createLogger } from '../../src/logger.js';
+import { surveyHashKey, type SurveyPartial } from '../../src/partition-tally.js';
+import type { VerifyReport } from '../../src/verify/verify-report.js';
+import { testConfig } from '../support/test-config.js';
+import { deleteCheckpointsOf, tamperCheckpoint } from './support/checkpoint-admin.js';
+import { produceVotes } from './support/produce-votes.js';
+
+const RECORDS = 24_000;
+const ROUNDS = 4;
+const CHECKPOINT_EVERY = 2000;
+const config = testConfig('verify-e2e', { TALLY_VOTES_PARTITIONS: '3', TALLY_CHECKPOINT_EVERY: String(CHECKPOINT_EVERY), TALLY_WORKER_THREADS: '2' });
+const logger = createLogger('test', config);
+const kafka = createKafka(config, 'verify-e2e', logger);
+const admin = kafka.admin();
+const redis = new Redis(config.redisUrl);
+const pool = createPool(config.postgres.url, 1);
+const CLI = fileURLToPath(new URL('../../src/cli.js', import.meta.url));
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+let surveyIds: string[] = [];
+
+/** The TALLY_* variables that give a child process this test's configuration. */
+function envOf(c: TallyConfig): NodeJS.ProcessEnv {
+  return {
+    ...process.env,
+    TALLY_ENV: 'test',
+    TALLY_LOG_LEVEL: 'warn',
+    TALLY_VOTES_TOPIC: c.kafka.votesTopic,
+    TALLY_DLQ_TOPIC: c.kafka.dlqTopic,
+    TALLY_VOTES_PARTITIONS: String(c.kafka.partitions),
+    TALLY_CONSUMER_GROUP: c.kafka.consumerGroup,
+    TALLY_DATA_DIR: c.aggregate.dataDir,
+    TALLY_WORKER_THREADS: String(c.aggregate.workerThreads),
+    TALLY_CHECKPOINT_EVERY: String(c.aggregate.checkpointEvery),
+    TALLY_AGGREGATE_PORT: '0',
+  };
+}
+
+/** Kafka commits follow each durable write (DESIGN.md), so committed = log end means caught up. */
+async function waitCaughtUp(timeoutMs: number, child: ChildProcess): Promise<void> {
+  const ends = new Map((await admin.fetchTopicOffsets(config.kafka.votesTopic)).map((p) => [p.partition, Number(p.high)]));
+  const deadline = Date.now() + timeoutMs;
+  let behind = '';
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`aggregator exited with ${child.exitCode}`);
+    const [committed] = await admin.fetchOffsets({ groupId: config.kafka.consumerGroup, topics: [config.kafka.votesTopic] });
+    const lagging = committed!.partitions.filter((p) => Number(p.offset) < ends.get(p.partition)!);
+    if (lagging.length === 0) return;
+    behind = lagging.map((p) => `p${p.partition} ${p.offset}/${ends.get(p.partition)}`).join(', ');
+    await sleep(250);
+  }
+  throw new Error(`aggregator did not catch up in ${timeoutMs} ms: ${behind}`);
+}
+
+async function runVerifyCli(...args: string[]): Promise<{ code: number; report: VerifyReport }> {
+  const result = await promisify(execFile)(process.execPath, [CLI, 'verify', '--json', ...args], { env: envOf(config), maxBuffer: 16 * 1024 * 1024 }).then(
+    ({ stdout }) => ({ code: 0, stdout }),
+    (error: { code: number; stdout: string }) => ({ code: error.code, stdout: error.stdout }),
+  );
+  return { code: result.code, report: JSON.parse(result.stdout) as VerifyReport };
+}
+
+before(async () => {
+  await admin.connect();
+  // Rounds produced while the aggregator runs, so its batches stay small and it checkpoints often.
+  surveyIds = await produceVotes(config, logger, { count: RECORDS / ROUNDS, surveys: 5, voters: 3000, shards: 4, poisonEvery: 250, seed: 1 });
+  const child = spawn(process.execPath, [CLI, 'aggregate'], { env: envOf(config), stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr!.on('data', (chunk: Buffer) => {
+    stderr = (stderr + chunk.toString()).slice(-4000);
+  });
+  const exited = new Promise<number | string | null>((resolve) => child.once('exit', (code, signal) => resolve(signal ?? code)));
+  try {
+    await waitCaughtUp(60_000, child);
+    for (let round = 2; round <= ROUNDS; round += 1) {
+      await produceVotes(config, logger, { count: RECORDS / ROUNDS, surveyIds, voters: 3000, shards: 4, poisonEvery: 250, seed: round });
+      await waitCaughtUp(60_000, child);
+    }
+  } catch (error) {
+    child.kill('SIGKILL');
+    throw new Error(`${(error as Error).message}; aggregator stderr: ${stderr}`);
+  }
+  child.kill('SIGTERM');
+  assert.equal(await exited, 0, `graceful stop; stderr: ${stderr}`);
+});
+
+after(async () => {
+  await redis.del(...surveyIds.map(surveyHashKey));
+  redis.disconnect();
+  await deleteCheckpointsOf(config.postgres.adminUrl, config.kafka.votesTopic);
+  await pool.end();
+  await admin.deleteTopics({ topics: [config.kafka.votesTopic, config.kafka.dlqTopic] });
+  await admin.deleteGroups([config.kafka.consumerGroup]).catch(() => undefined);
+  await admin.disconnect();
+});
+
+test('after an aggregator run, verify passes: every checkpoint and live tally matches the recount', async () => {
+  const { code, report } = await runVerifyCli();
+  assert.deepEqual(report.differences, [], 'no difference');
+  assert.equal(code, 0);
+  assert.equal(report.records, RECORDS);
+  const { rows } = await pool.query<{ n: string }>('SELECT count(*) AS n FROM audit_checkpoints WHERE topic = $1', [config.kafka.votesTopic]);
+  // Each round brings every partition past CHECKPOINT_EVERY records at least once or twice.
+  assert.ok(Number(rows[0]!.n) >= 2 * config.kafka.partitions, `checkpoints written: ${rows[0]!.n}`);
+  assert.equal(report.checkpoints.checked, Number(rows[0]!.n));
+  assert.equal(report.checkpoints.matched, report.checkpoints.checked);
+  assert.deepEqual(report.live.surveys, [...surveyIds].sort());
+  assert.equal(report.live.matched, report.live.checked);
+  const outcomes = report.partitions.map((p) => p.outcomes);
+  assert.ok(outcomes.reduce((n, o) => n + o.duplicate, 0) > 0 && outcomes.reduce((n, o) => n + o.invalid, 0) > 0, 'the stream has duplicates and poison pills');
+});
+
+test('a checkpoint row tampered with by the table owner makes verify fail, naming it', async () => {
+  const { rows } = await pool.query<{ id: string; partition: number; last_offset: string; chain_head: string }>(
+    'SELECT id, partition, last_offset, chain_head FROM audit_checkpoints WHERE topic = $1 ORDER BY id LIMIT 1 OFFSET 2',
+    [config.kafka.votesTopic],
+  );
+  const row = rows[0]!;
+  const forged = `${row.chain_head.slice(0, 63)}${row.chain_head.endsWith('0') ? '1' : '0'}`;
+  await tamperCheckpoint(config.postgres.adminUrl, row.id, 'chain_head', forged);
+  try {
+    const { code, report } = await runVerifyCli();
+    assert.equal(code, 1);
+    assert.equal(report.differenceCount, 1);
+    const [difference] = report.differences;
+    assert.deepEqual(
+      { kind: difference!.kind, checkpointId: difference!.checkpointId, partition: difference!.partition, offset: difference!.offset, stored: difference!.stored, recount: difference!.recount },
+      { kind: 'checkpoint-chain-head', checkpointId: row.id, partition: row.partition, offset: row.last_offset, stored: forged, recount: row.chain_head },
+    );
+  } finally {
+    await tamperCheckpoint(config.postgres.adminUrl, row.id, 'chain_head', row.chain_head);
+  }
+});
+
+test('a live tally modified in Redis makes verify fail, naming the survey, partition and count', async () => {
+  const key = surveyHashKey(surveyIds[0]!);
+  const fields = await redis.hgetall(key);
+  const [field, json] = Object.entries(fields)[0]!;
+  const honest = JSON.parse(json) as SurveyPartial;
+  const question = Object.keys(honest.votes)[0]!;
+  const option = Object.keys(honest.votes[question]!)[0]!;
+  const count = honest.votes[question]![option]!;
+  const forged: SurveyPartial = { ...honest, votes: { ...honest.votes, [question]: { ...honest.votes[question], [option]: count + 1 } } };
+  await redis.hset(key, field, JSON.stringify(forged));
+  try {
+    const { code, report } = await runVerifyCli('--survey', surveyIds[0]!);
+    assert.equal(code, 1);
+    const [difference] = report.differences;
+    assert.equal(difference!.kind, 'live-tally');
+    assert.equal(difference!.surveyId, surveyIds[0]);
+    assert.equal(difference!.partition, Number(field));
+    assert.equal(difference!.offset, honest.nextOffset);
+    assert.equal(difference!.detail, `votes.${question}.${option}: recount ${count}, live ${count + 1}`);
+  } finally {
+    await redis.hset(key, field, json);
+  }
+});
