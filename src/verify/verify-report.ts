@@ -119,7 +119,7 @@ export function formatReport(report: VerifyReport): string {
   if (report.ok) {
     lines.push('OK: the recount matches every checkpoint and live tally checked.');
   } else {
-    lines.push(`MISMATCH: ${report.differenceCount} difference(s). First: ${describe(report.differences[0]!)}`);
+    lines.push(`MISMATCH (TALLY_ERR_VERIFY_MISMATCH): ${report.differenceCount} difference(s). First: ${describe(report.differences[0]!)}`);
     for (const difference of report.differences.slice(1, 20)) lines.push(`  also: ${describe(difference)}`);
     if (report.differenceCount > 20) lines.push(`  … ${report.differenceCount - 20} more (see --json)`);
   }
