@@ -26,6 +26,8 @@ WORKDIR /app
 COPY --from=deps /app/node_modules ./node_modules
 COPY --from=build /app/dist/src ./dist/src
 COPY schemas ./schemas
+# The dashboard page is served from its source folder (plain HTML/JS/CSS, no build step).
+COPY src/broadcast/dashboard ./src/broadcast/dashboard
 COPY package.json ./
 RUN mkdir -p /var/lib/tally && chown node:node /var/lib/tally
 USER node
