@@ -58,6 +58,7 @@ class PartitionCheck {
   /** Offset at which the next probe fires (Infinity when none is left): one compare per record. */
   nextProbeAt: number;
   checkpointsChecked = 0;
+  /** Live partials of surveys of this topic compared here (skipped foreign ones not counted). */
   liveChecked = 0;
 
   constructor(recount: PartitionRecount, end: number, probes: Probe[]) {
@@ -137,7 +138,6 @@ export async function verify(config: TallyConfig, options: VerifyOptions, logger
         if (found.length === 0) checkpointResults.matched += 1;
         differences.push(...found);
       } else {
-        check.liveChecked += 1;
         observations.push({ live: probe.live, snapshot: snapshotOf(check.recount.surveys.get(probe.live.surveyId)) });
       }
     };
@@ -276,6 +276,8 @@ function compareLive(
     }
     compared.add(live.surveyId);
     checked += 1;
+    const check = checks.get(live.partition);
+    if (check !== undefined) check.liveChecked += 1;
     const found = liveDifferences(snapshot, live.partial);
     if (found.length === 0) {
       matched += 1;
@@ -291,7 +293,9 @@ function compareLive(
     }
     compared.add(live.surveyId);
     checked += 1;
-    const end = checks.get(live.partition)?.end;
+    const check = checks.get(live.partition);
+    if (check !== undefined) check.liveChecked += 1;
+    const end = check?.end;
     const offset = live.partial?.nextOffset ?? '0';
     if (live.partial === null || live.problem !== null) {
       differences.push({ kind: 'live-unreadable', partition: live.partition, offset, surveyId: live.surveyId, detail: live.problem ?? 'unreadable' });
@@ -321,6 +325,7 @@ function compareLive(
       for (const survey of check.recount.surveys.values()) {
         if (survey.firstAcceptedOffset >= position || published.has(`${partition}/${survey.surveyId}`)) continue;
         checked += 1;
+        check.liveChecked += 1;
         compared.add(survey.surveyId);
         differences.push({
           kind: 'live-missing',

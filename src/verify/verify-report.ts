@@ -111,12 +111,16 @@ export function formatReport(report: VerifyReport): string {
   lines.push('');
   lines.push(`checkpoints:  ${report.checkpoints.matched} of ${report.checkpoints.checked} match (chain head and tallies digest)`);
   lines.push(`live tallies: ${report.live.matched} of ${report.live.checked} partials match, surveys compared: ${report.live.surveys.length ? report.live.surveys.join(', ') : 'none'}`);
-  if (report.live.skippedSurveys.length > 0) {
-    lines.push(`              skipped (no record in the recounted partitions): ${report.live.skippedSurveys.join(', ')}`);
+  const skipped = report.live.skippedSurveys;
+  if (skipped.length > 0) {
+    const shown = skipped.slice(0, 5).join(', ') + (skipped.length > 5 ? `, … (${skipped.length} in all, see --json)` : '');
+    lines.push(`              skipped, no record of theirs in the recounted partitions (another topic's?): ${shown}`);
   }
   if (report.survey !== undefined) lines.push(`survey ${report.survey.surveyId}: ${number(report.survey.responses)} responses, votes ${JSON.stringify(report.survey.votes)}`);
   lines.push('');
-  if (report.ok) {
+  if (report.ok && report.checkpoints.checked + report.live.checked === 0) {
+    lines.push('OK, but nothing to compare: no checkpoint and no live tally describes these partitions yet. The chain heads above are the recount\'s.');
+  } else if (report.ok) {
     lines.push('OK: the recount matches every checkpoint and live tally checked.');
   } else {
     lines.push(`MISMATCH (TALLY_ERR_VERIFY_MISMATCH): ${report.differenceCount} difference(s). First: ${describe(report.differences[0]!)}`);

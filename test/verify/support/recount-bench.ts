@@ -1,6 +1,9 @@
-// Measures a full recount: `node dist/test/verify/support/recount-bench.js [records]` produces
-// that many votes (default 300,000) to a fresh 6-partition topic, runs `verify` over it, prints
-// the rate, and deletes the topic. A measurement, not a test: nothing here asserts a speed.
+// Measures a full recount: `node dist/test/verify/support/recount-bench.js [records] [--cli]`
+// produces that many votes (default 300,000) to a fresh 6-partition topic, runs `verify` over it
+// (in process, or with --cli as `node dist/src/cli.js verify` with its progress lines and text
+// report), prints the rate, and deletes the topic. A measurement, not a test: nothing asserts a speed.
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { createKafka } from '../../../src/kafka.js';
 import { createLogger } from '../../../src/logger.js';
 import { verify } from '../../../src/verify/verifier.js';
@@ -8,23 +11,35 @@ import { testConfig } from '../../support/test-config.js';
 import { produceVotes } from './produce-votes.js';
 
 const count = Number(process.argv[2] ?? 300_000);
+const viaCli = process.argv.includes('--cli');
 const config = testConfig('recount-bench', { TALLY_VOTES_PARTITIONS: '6' });
 const logger = createLogger('recount-bench', config);
 
-const produceStarted = Date.now();
-await produceVotes(config, logger, { count });
-process.stderr.write(`produced ${count} records in ${((Date.now() - produceStarted) / 1000).toFixed(1)} s\n`);
-
-try {
+async function inProcess(): Promise<void> {
   const report = await verify(
     config,
     { onProgress: (p) => process.stderr.write(`  ${p.records} records after ${(p.elapsedMs / 1000).toFixed(1)} s\n`), progressIntervalMs: 1000 },
     logger,
   );
-  const memory = Math.round(process.memoryUsage().rss / 1024 / 1024);
-  process.stdout.write(
-    `${JSON.stringify({ records: report.records, recountMs: report.recountMs, recordsPerSecond: report.recordsPerSecond, totalMs: report.durationMs, rssMiB: memory, ok: report.ok, outcomes: report.partitions.map((p) => p.outcomes) })}\n`,
-  );
+  const rssMiB = Math.round(process.memoryUsage().rss / 1024 / 1024);
+  const { records, recountMs, recordsPerSecond, durationMs, ok } = report;
+  process.stdout.write(`${JSON.stringify({ records, recountMs, recordsPerSecond, totalMs: durationMs, rssMiB, ok, outcomes: report.partitions.map((p) => p.outcomes) })}\n`);
+}
+
+function throughCli(): void {
+  const cli = fileURLToPath(new URL('../../../src/cli.js', import.meta.url));
+  const started = Date.now();
+  const run = spawnSync(process.execPath, [cli, 'verify'], { env: { ...process.env, TALLY_VOTES_TOPIC: config.kafka.votesTopic }, stdio: 'inherit' });
+  const seconds = (Date.now() - started) / 1000;
+  process.stdout.write(`tally verify exited ${run.status} after ${seconds.toFixed(1)} s wall clock, process start included: ${Math.round(count / seconds)} records/s\n`);
+}
+
+const produceStarted = Date.now();
+await produceVotes(config, logger, { count });
+process.stderr.write(`produced ${count} records in ${((Date.now() - produceStarted) / 1000).toFixed(1)} s\n`);
+try {
+  if (viaCli) throughCli();
+  else await inProcess();
 } finally {
   const admin = createKafka(config, 'recount-bench', logger).admin();
   await admin.connect();
