@@ -70,13 +70,14 @@ async function waitForLogLine(path: string, pattern: RegExp, timeoutMs: number):
 export async function runFanoutStep(context: RunContext, config: TallyConfig, env: Record<string, string>, surveys: BenchSurvey[], options: FanoutStepOptions): Promise<FanoutStepResult> {
   const say = (message: string) => context.progress(`[${options.clients.toLocaleString('en-US')} clients] ${message}`);
   const port = await freePort();
-  const broadcasterEnv = { ...env, ...options.env, TALLY_BROADCAST_PORT: String(port), TALLY_BROADCAST_TARGET_CLIENTS: String(options.clients), TALLY_WINDOW_MS: String(options.windowMs) };
+  // info level: the broadcaster says "broadcast cluster listening" once every worker listens.
+  const broadcasterEnv = { ...env, TALLY_LOG_LEVEL: 'info', ...options.env, TALLY_BROADCAST_PORT: String(port), TALLY_BROADCAST_TARGET_CLIENTS: String(options.clients), TALLY_WINDOW_MS: String(options.windowMs) };
   let broadcaster: RoleProcess | undefined;
   let swarm: ClientSwarm | undefined;
   const checkers: SnapshotChecker[] = [];
   try {
     broadcaster = await startRole({ role: 'broadcast', port, env: broadcasterEnv, logDir: context.dir, readyTimeoutMs: 120_000 });
-    await waitForLogLine(broadcaster.logPath, /broadcast (cluster )?listening/, 120_000);
+    if (!(await waitForLogLine(broadcaster.logPath, /"msg":"broadcast (cluster )?listening"/, 120_000))) say('no "listening" line in the broadcaster log after 120 s: going on');
     const baseline = broadcaster.usage();
     say(`broadcaster ready: ${baseline.processes} processes, ${Math.round(baseline.rssBytes / MiB)} MiB`);
     const paths = surveys.map((s) => `/v1/surveys/${s.id}/results/stream`);
