@@ -9,7 +9,13 @@
 //                      RocksDB, never the group's commit
 //
 // Batch path: pack → worker (chain, decode, count) → [DLQ produce → commit] → synced write and Redis
-// (in the worker) → resolveOffset + Kafka commit of the stored next offset (for lag tools).
+// (in the worker) → Kafka commit of the stored next offset (for lag tools).
+//
+// Pipelining: kafkajs only fetches again when eachBatch returns, so eachBatch queues the batch on
+// the partition's chain and returns at once (resolving its offsets), up to MAX_QUEUED_BATCHES per
+// partition; the next fetch overlaps the worker, the fsync and Redis. Nothing here depends on
+// kafkajs' position: RocksDB's next offset decides what counts, a batch below it is skipped and a
+// batch past it makes us seek back, so a failed or lost queued batch is simply fetched again.
 import type { Consumer, EachBatchPayload, Producer } from 'kafkajs';
 import type { TallyConfig } from '../config.js';
 import type { Pool } from '../db/postgres.js';
@@ -22,11 +28,14 @@ import type { WorkerSlots } from './worker-slots.js';
 import type { BatchResult, CheckpointResult, CheckpointRow, OpenResult, WrittenResult } from './worker-messages.js';
 
 const PROGRESS_LOG_MS = 5000;
+const MAX_QUEUED_BATCHES = 2;
+/** After a failed batch, wait this long before the partition tries again (e.g. registry down). */
+const RETRY_DELAY_MS = 1000;
 
 class OwnedPartition {
   nextOffset = 0;
-  /** Where we last asked kafkajs to seek; a batch starting past it right after is a real hole. */
-  seekedTo: number | null = null;
+  queued = 0;
+  retryAt = 0;
   replaying = false;
   lastProgressLog = 0;
   closed = false;
@@ -80,25 +89,38 @@ export class OwnedPartitions {
 
   async handleBatch(payload: EachBatchPayload): Promise<void> {
     const { batch } = payload;
+    if (batch.messages.length === 0) return;
     const owned = this.owned.get(batch.partition) ?? this.openNow(batch.partition);
-    await owned.enqueue(async () => {
-      if (owned.closed || payload.isStale() || batch.messages.length === 0) return;
+    owned.queued++;
+    const step = owned.enqueue(() => this.processBatch(owned, payload)).finally(() => owned.queued--);
+    payload.resolveOffset(batch.lastOffset());
+    if (owned.queued > MAX_QUEUED_BATCHES) await step.catch(() => undefined);
+    else void step.catch(() => undefined);
+  }
+
+  private async processBatch(owned: OwnedPartition, payload: EachBatchPayload): Promise<void> {
+    const { batch } = payload;
+    if (owned.closed) return;
+    try {
+      const wait = owned.retryAt - Date.now();
+      if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
       const started = performance.now();
       const packed = packBatch(batch.messages, owned.nextOffset);
       if (!packed) {
-        // Redelivered records, all below the stored offset: jump back to where we are.
-        this.seek(owned, owned.nextOffset);
+        // Redelivered records, all below the stored offset: jump to where we are.
+        if (Number(batch.lastOffset()) + 1 < owned.nextOffset) this.seek(owned, owned.nextOffset);
         return;
       }
-      const firstOffset = packed.index[0]!;
-      const allowGap = firstOffset > owned.nextOffset && owned.seekedTo === owned.nextOffset;
-      let result = await this.deps.slots.run<BatchResult>({ kind: 'batch', partition: owned.partition, batch: packed, allowGap }, [
+      let result = await this.deps.slots.run<BatchResult>({ kind: 'batch', partition: owned.partition, batch: packed }, [
         packed.bytes.buffer as ArrayBuffer,
         packed.index.buffer as ArrayBuffer,
       ]);
       if (result.kind === 'gap') {
-        // kafkajs fetched from the group's committed offset, past our stored one (e.g. the partition
-        // came from an instance with other local state): go back to our own position.
+        // Records past our stored offset (kafkajs started from the group's commit, e.g. the partition
+        // came from an instance with other local state, or an earlier queued batch failed): go back.
+        // Offsets of the votes topic are contiguous (no transactions, no compaction), so a gap that
+        // persists after the seek is a misconfiguration, and it stops the partition rather than
+        // skipping records.
         this.seek(owned, Number(result.nextOffset));
         return;
       }
@@ -114,7 +136,12 @@ export class OwnedPartitions {
         result = await this.deps.slots.run<WrittenResult>({ kind: 'commit', partition: owned.partition });
       }
       await this.afterWrite(owned, result, payload, recordCount(packed), started);
-    });
+    } catch (error) {
+      owned.retryAt = Date.now() + RETRY_DELAY_MS;
+      this.deps.logger.error({ partition: owned.partition, nextOffset: owned.nextOffset, err: error }, 'batch failed; the partition resumes from its stored offset');
+      this.seek(owned, owned.nextOffset);
+      throw error;
+    }
   }
 
   /** Graceful shutdown: after the consumer stopped, checkpoint and release every partition. */
@@ -125,14 +152,12 @@ export class OwnedPartitions {
   private async afterWrite(owned: OwnedPartition, result: WrittenResult, payload: EachBatchPayload, records: number, started: number): Promise<void> {
     const { metrics, consumer, logger } = this.deps;
     owned.nextOffset = Number(result.nextOffset);
-    owned.seekedTo = null;
     const { outcomes } = result;
     if (outcomes.accepted) metrics.votes.inc({ outcome: 'accepted' }, outcomes.accepted);
     if (outcomes.duplicate) metrics.votes.inc({ outcome: 'duplicate' }, outcomes.duplicate);
     if (outcomes.invalid) metrics.votes.inc({ outcome: 'invalid' }, outcomes.invalid);
     metrics.writeDuration.observe(result.writeSeconds);
     metrics.batchRecords.observe(records);
-    payload.resolveOffset(String(owned.nextOffset - 1));
     if (result.checkpoint) this.storeCheckpoints(owned, [result.checkpoint]);
     this.logProgress(owned, Number(payload.batch.highWatermark));
     // The commit only informs lag tools (the stored offset is the truth): a failure is logged, and
@@ -208,7 +233,6 @@ export class OwnedPartitions {
   }
 
   private seek(owned: OwnedPartition, offset: number): void {
-    owned.seekedTo = offset;
     try {
       this.deps.consumer.seek({ topic: this.topic, partition: owned.partition, offset: String(offset) });
     } catch (error) {

@@ -8,9 +8,12 @@
 // Per batch:
 //   1. skip records below nextOffset; refuse a batch that starts above it (the consumer re-seeks)
 //   2. resolve unknown writer schema ids (registry), once per id
-//   3. pass 1: hash chain over every record; decode + structural rules; collect one-vote keys
-//   4. one getMany for the keys neither decided in this batch nor remembered in SeenKeys
+//   3. pass 1: hash chain over every record; decode + structural rules; collect voter keys
+//   4. one getMany for the voter keys of the batch (which questions each voter answered before)
 //   5. pass 2 (ordered): one-vote rules, counters, regions, minute buckets → write ops
+// One-vote state is ONE key per (survey, voter) holding the questions the voter answered, so a
+// record costs one lookup and at most one write, whatever its number of questions; the voter
+// has a counted response exactly when the key exists.
 //   6. invalid records? hold the write until main has produced them to the DLQ; else write now
 //   7. synced write → publish absolute partials to Redis
 // If anything fails after pass 2 started changing memory, the processor is `broken` and the worker
@@ -37,15 +40,13 @@ import {
   PREFIX_MINUTE,
   PREFIX_TALLY,
   PartitionStore,
-  answerKey,
   checkpointKey,
   minuteKey,
   parseMinuteKey,
-  responseKey,
+  voterKey,
   tallyKey,
   type WriteOp,
 } from './partition-store.js';
-import { SeenKeys } from './seen-keys.js';
 import { MinuteBuckets, countOptions, emptySurveyTally, regionOf, type SurveyTally } from './survey-tally.js';
 import type { TallyPublisher } from './tally-publisher.js';
 import { structuralProblem } from './vote-rules.js';
@@ -54,8 +55,6 @@ import type { BatchResult, CheckpointRow, DlqRecord, OutcomeCounts, PackedBatch,
 
 const ZERO_HEAD = Buffer.alloc(32);
 const MINUTE_MS = 60_000;
-/** Per generation; two generations per partition. */
-const SEEN_KEYS_PER_GENERATION = 50_000;
 const HEADER_BYTES = 5;
 
 export interface ProcessorContext {
@@ -70,16 +69,13 @@ export interface ProcessorContext {
 /** A prepared batch whose write waits for its DLQ entries to be produced. */
 interface HeldWrite {
   ops: WriteOp[];
-  batchSeen: Set<string>;
   touched: Set<string>;
   result: Omit<WrittenResult, 'writeSeconds'>;
 }
 
 interface DecodedVote {
   vote: VoteCast;
-  questionKeys: string[];
-  questionIds: string[];
-  responseKey: string;
+  voterKey: string;
 }
 
 export class PartitionProcessor {
@@ -91,7 +87,6 @@ export class PartitionProcessor {
   private readonly outcomes: OutcomeCounts = { accepted: 0, duplicate: 0, invalid: 0 };
   private readonly surveys = new Map<string, SurveyTally>();
   private readonly minutes = new Map<string, MinuteBuckets>();
-  private readonly seen = new SeenKeys(SEEN_KEYS_PER_GENERATION);
   private readonly pendingCheckpoints = new Map<string, CheckpointRow>();
   private held: HeldWrite | null = null;
 
@@ -146,7 +141,7 @@ export class PartitionProcessor {
     return this.surveys;
   }
 
-  async process(batch: PackedBatch, allowGap: boolean): Promise<BatchResult> {
+  async process(batch: PackedBatch): Promise<BatchResult> {
     if (this.held) throw new Error(`partition ${this.context.partition}: a held write must be committed or discarded first`);
     const { index } = batch;
     const bytes = Buffer.from(batch.bytes.buffer, batch.bytes.byteOffset, batch.bytes.byteLength);
@@ -154,7 +149,7 @@ export class PartitionProcessor {
     let first = 0;
     while (first < rows && index[first * INDEX_STRIDE + I_OFFSET]! < this.nextOffset) first++;
     if (first === rows) return { kind: 'skipped', nextOffset: String(this.nextOffset) };
-    if (index[first * INDEX_STRIDE + I_OFFSET]! > this.nextOffset && !allowGap) return { kind: 'gap', nextOffset: String(this.nextOffset) };
+    if (index[first * INDEX_STRIDE + I_OFFSET]! > this.nextOffset) return { kind: 'gap', nextOffset: String(this.nextOffset) };
 
     await this.resolveSchemaIds(bytes, index, first, rows);
 
@@ -164,14 +159,9 @@ export class PartitionProcessor {
     let head = this.head;
     const decoded: Array<DecodedVote | null> = new Array(rows - first);
     const dlq: DlqRecord[] = [];
+    // Voter key → the questions answered before this batch (filled by getMany) or in it.
+    const answered = new Map<string, string[] | null>();
     const lookup: string[] = [];
-    const lookupSet = new Set<string>();
-    const wantLookup = (key: string) => {
-      if (!this.seen.has(key) && !lookupSet.has(key)) {
-        lookupSet.add(key);
-        lookup.push(key);
-      }
-    };
     for (let row = first; row < rows; row++) {
       const at = row * INDEX_STRIDE;
       const offset = index[at + I_OFFSET]!;
@@ -183,7 +173,7 @@ export class PartitionProcessor {
       let vote: VoteCast | null = null;
       const keyLength = index[at + I_KEY_LENGTH]!;
       const keyStart = index[at + I_KEY_START]!;
-      const key = keyLength < 0 ? null : bytes.toString('utf8', keyStart, keyStart + keyLength);
+      const recordKey = keyLength < 0 ? null : bytes.toString('utf8', keyStart, keyStart + keyLength);
       if (valueLength < 0) reason = 'value is null';
       else if (valueLength < HEADER_BYTES || bytes[valueStart] !== 0) reason = 'not in the Confluent wire format (magic byte 0 + schema id)';
       else {
@@ -191,7 +181,7 @@ export class PartitionProcessor {
         if (reason === null) {
           try {
             vote = decoder.decode(bytes.subarray(valueStart, valueStart + valueLength));
-            reason = structuralProblem(vote, key);
+            reason = structuralProblem(vote, recordKey);
           } catch (error) {
             if (!isTallyError(error, 'TALLY_ERR_DECODE')) throw error;
             reason = error.detail ?? error.message;
@@ -208,26 +198,20 @@ export class PartitionProcessor {
         decoded[row - first] = null;
         continue;
       }
-      const { surveyId, voterId } = vote!;
-      const questionIds = Object.keys(vote!.answers);
-      const questionKeys = new Array<string>(questionIds.length);
-      for (let q = 0; q < questionIds.length; q++) {
-        questionKeys[q] = answerKey(surveyId, questionIds[q]!, voterId);
-        wantLookup(questionKeys[q]!);
+      const key = voterKey(vote!.surveyId, vote!.voterId);
+      if (!answered.has(key)) {
+        answered.set(key, null);
+        lookup.push(key);
       }
-      const rKey = responseKey(surveyId, voterId);
-      wantLookup(rKey);
-      decoded[row - first] = { vote: vote!, questionIds, questionKeys, responseKey: rKey };
+      decoded[row - first] = { vote: vote!, voterKey: key };
     }
 
     const values = await this.store.getMany(lookup);
-    const stored = new Set<string>();
-    for (let i = 0; i < values.length; i++) if (values[i] !== undefined) stored.add(lookup[i]!);
+    for (let i = 0; i < values.length; i++) if (values[i] !== undefined) answered.set(lookup[i]!, JSON.parse(values[i]!) as string[]);
 
     // ---- pass 2 (offset order): one-vote rules and counting
     const ops: WriteOp[] = [];
-    const batchSeen = new Set<string>();
-    const known = (key: string) => batchSeen.has(key) || this.seen.has(key) || stored.has(key);
+    const changedVoters = new Set<string>();
     const touched = new Set<string>();
     const touchedMinutes = new Map<string, Set<number>>();
     let accepted = 0;
@@ -235,29 +219,30 @@ export class PartitionProcessor {
     for (let i = 0; i < decoded.length; i++) {
       const entry = decoded[i];
       if (!entry) continue;
-      const { vote, questionIds, questionKeys } = entry;
+      const { vote } = entry;
+      const before = answered.get(entry.voterKey) ?? null;
+      let questions = before;
       let tally: SurveyTally | undefined;
-      for (let q = 0; q < questionKeys.length; q++) {
-        const key = questionKeys[q]!;
-        if (known(key)) continue;
-        batchSeen.add(key);
-        ops.push({ type: 'put', key, value: '1' });
+      for (const questionId in vote.answers) {
+        if (questions !== null && questions.includes(questionId)) continue;
+        (questions ??= []).push(questionId);
         tally ??= this.tallyOf(vote.surveyId);
-        const options = vote.answers[questionIds[q]!]!;
-        countOptions(tally.votes, questionIds[q]!, options);
-        if (vote.region !== null) countOptions(regionOf(tally, vote.region).votes, questionIds[q]!, options);
+        const options = vote.answers[questionId]!;
+        countOptions(tally.votes, questionId, options);
+        if (vote.region !== null) countOptions(regionOf(tally, vote.region).votes, questionId, options);
       }
       if (tally === undefined) {
         duplicate++;
         continue;
       }
       accepted++;
-      if (!known(entry.responseKey)) {
-        batchSeen.add(entry.responseKey);
-        ops.push({ type: 'put', key: entry.responseKey, value: '1' });
+      if (before === null) {
+        // The voter's first counted vote in this survey (and partition).
+        answered.set(entry.voterKey, questions);
         tally.responses++;
         if (vote.region !== null) regionOf(tally, vote.region).responses++;
       }
+      changedVoters.add(entry.voterKey);
       const minute = Math.floor(vote.castAt / MINUTE_MS);
       this.bucketsOf(vote.surveyId).add(minute);
       let minutes = touchedMinutes.get(vote.surveyId);
@@ -274,6 +259,7 @@ export class PartitionProcessor {
     this.outcomes.duplicate += duplicate;
     this.outcomes.invalid += dlq.length;
 
+    for (const key of changedVoters) ops.push({ type: 'put', key, value: JSON.stringify(answered.get(key)) });
     for (const surveyId of touched) ops.push({ type: 'put', key: tallyKey(surveyId), value: JSON.stringify(this.surveys.get(surveyId)) });
     for (const [surveyId, minutes] of touchedMinutes) {
       const buckets = this.minutes.get(surveyId)!;
@@ -289,7 +275,7 @@ export class PartitionProcessor {
       records: rows - first,
       checkpoint,
     };
-    this.held = { ops, batchSeen, touched, result };
+    this.held = { ops, touched, result };
     if (dlq.length > 0) return { kind: 'needs-dlq', dlq };
     return this.commitHeld();
   }
@@ -304,7 +290,6 @@ export class PartitionProcessor {
     const writeSeconds = (performance.now() - started) / 1000;
     const writtenAt = Date.now();
     this.broken = false;
-    for (const key of held.batchSeen) this.seen.add(key);
     if (held.result.checkpoint) this.pendingCheckpoints.set(held.result.checkpoint.lastOffset, held.result.checkpoint);
     await this.context.publisher.publish(this.context.partition, held.result.nextOffset, writtenAt, this.partialsJson(held.touched, writtenAt));
     return { ...held.result, writeSeconds };

@@ -8,8 +8,8 @@
 //   c:<offset, 20 dig.> pending checkpoint row (JSON)          ┘
 //   t:<survey>          survey tally JSON {responses, votes, regions, lastCastAt}
 //   w:<survey><minute>  accepted votes in that event-time minute (decimal)
-//   v:<survey><q><voter>  one-vote key: this voter answered q
-//   r:<survey><voter>     this voter has a counted response
+//   v:<survey><voter>   one-vote state: JSON list of the questions this voter answered (the key
+//                       exists iff the voter has a counted response)
 import { join } from 'node:path';
 import { mkdirSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -27,8 +27,7 @@ export const PREFIX_MINUTE = 'w:';
 const part = (id: string): string => `${id.length}:${id}`;
 export const tallyKey = (surveyId: string): string => `${PREFIX_TALLY}${surveyId}`;
 export const minuteKey = (surveyId: string, minute: number): string => `${PREFIX_MINUTE}${part(surveyId)}${minute}`;
-export const answerKey = (surveyId: string, questionId: string, voterId: string): string => `v:${part(surveyId)}${part(questionId)}${voterId}`;
-export const responseKey = (surveyId: string, voterId: string): string => `r:${part(surveyId)}${voterId}`;
+export const voterKey = (surveyId: string, voterId: string): string => `v:${part(surveyId)}${voterId}`;
 export const checkpointKey = (lastOffset: number): string => `${PREFIX_CHECKPOINT}${String(lastOffset).padStart(20, '0')}`;
 
 /** Parses a minute key back into (surveyId, minute). */

@@ -52,7 +52,7 @@ export default async function run(task: WorkerTask): Promise<OpenResult | BatchR
       return { nextOffset: String(processor.nextOffset), pendingCheckpoints: processor.pendingCheckpointRows(), fresh: processor.isFresh };
     }
     case 'batch':
-      return (await open(task.partition)).process(task.batch, task.allowGap);
+      return (await open(task.partition)).process(task.batch);
     case 'commit': {
       // Not open(): a processor holding a write is `broken` until the write lands.
       const processor = processors.get(task.partition);

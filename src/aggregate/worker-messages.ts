@@ -55,7 +55,7 @@ export interface PackedBatch {
 
 export type WorkerTask =
   | { kind: 'open'; partition: number }
-  | { kind: 'batch'; partition: number; batch: PackedBatch; allowGap: boolean }
+  | { kind: 'batch'; partition: number; batch: PackedBatch }
   | { kind: 'commit'; partition: number }
   | { kind: 'discard'; partition: number }
   | { kind: 'checkpoint'; partition: number }

@@ -43,18 +43,18 @@ test('skips redelivered records, refuses gaps, counts each voter once, reopens w
   try {
     let processor = await PartitionProcessor.open(dir, contextFor(publisher));
     const first = records(codec, 0, [['a', 'q1', 'o1'], ['b', 'q1', 'o2'], ['a', 'q1', 'o2']]);
-    const written = await processor.process(packBatch(first, 0)!, false);
+    const written = await processor.process(packBatch(first, 0)!);
     assert.equal(written.kind, 'written');
     assert.deepEqual(written.kind === 'written' && written.outcomes, { accepted: 2, duplicate: 1, invalid: 0 });
 
     // The same records again (Kafka redelivery): nothing happens.
-    assert.deepEqual(await processor.process(packBatch(first, 0)!, false), { kind: 'skipped', nextOffset: '3' });
+    assert.deepEqual(await processor.process(packBatch(first, 0)!), { kind: 'skipped', nextOffset: '3' });
     // A batch that starts past the stored offset is refused, so the consumer can seek back.
-    assert.deepEqual(await processor.process(packBatch(records(codec, 5, [['c', 'q1', 'o1']]), 0)!, false), { kind: 'gap', nextOffset: '3' });
+    assert.deepEqual(await processor.process(packBatch(records(codec, 5, [['c', 'q1', 'o1']]), 0)!), { kind: 'gap', nextOffset: '3' });
 
     // Overlapping redelivery: offsets 1..4, of which only 3 and 4 are new.
     const overlap = [...first.slice(1), ...records(codec, 3, [['b', 'q2', 'o1'], ['c', 'q1', 'o1']])];
-    const second = await processor.process(packBatch(overlap, 0)!, false);
+    const second = await processor.process(packBatch(overlap, 0)!);
     assert.deepEqual(second.kind === 'written' && { outcomes: second.outcomes, records: second.records }, { outcomes: { accepted: 2, duplicate: 0, invalid: 0 }, records: 2 });
     assert.ok(second.kind === 'written' && second.checkpoint, 'five records with checkpointEvery 4: a checkpoint');
     assert.equal(second.kind === 'written' && second.checkpoint!.records, '5');
@@ -71,7 +71,7 @@ test('skips redelivered records, refuses gaps, counts each voter once, reopens w
     });
     assert.equal(processor.pendingCheckpointRows().length, 1, 'not confirmed yet: re-inserted at start-up');
     // A voter seen before the reopen is still a duplicate (read from RocksDB, not from memory).
-    const third = await processor.process(packBatch(records(codec, 5, [['a', 'q1', 'o1']]), 0)!, false);
+    const third = await processor.process(packBatch(records(codec, 5, [['a', 'q1', 'o1']]), 0)!);
     assert.deepEqual(third.kind === 'written' && third.outcomes, { accepted: 0, duplicate: 1, invalid: 0 });
     await processor.close();
 

@@ -1,0 +1,76 @@
+// A quick throughput probe (not a test, not the bench): pre-produces N votes into a fresh topic,
+// then runs `tally aggregate` as a child process and reports records/s through the exactly-once
+// path, from the first durable write to catching up (sum of the stored next offsets in Redis).
+//   node dist/test/aggregate/throughput-probe.js [votes=500000] [partitions=6] [node flags…]
+// e.g. add --cpu-prof --cpu-prof-dir=/tmp/prof to profile the aggregator.
+import { Redis } from 'ioredis';
+import { createKafka, ensureTopics, Partitioners } from '../../src/kafka.js';
+import { createLogger } from '../../src/logger.js';
+import { VoteCodec } from '../../src/vote-codec.js';
+import { partitionStatusKey, type PartitionStatus } from '../../src/aggregate/tally-publisher.js';
+import { VoteGenerator, type GeneratedRecord } from '../../bench/aggregate/vote-generator.js';
+import { testConfig } from '../support/test-config.js';
+import { AggregatorProcess, envOf, freePort } from './support/aggregator-process.js';
+
+const votes = Number(process.argv[2] ?? 500_000);
+const partitions = process.argv[3] ?? '6';
+const nodeArgs = process.argv.slice(4);
+const config = testConfig('probe', { TALLY_VOTES_PARTITIONS: partitions });
+const topic = config.kafka.votesTopic;
+const kafka = createKafka(config, 'probe', createLogger('probe', config));
+const admin = kafka.admin();
+await admin.connect();
+await ensureTopics(admin, config);
+const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
+await producer.connect();
+const codec = new VoteCodec(config.registryUrl, topic);
+await codec.register();
+const generator = new VoteGenerator(
+  { runTag: topic, surveys: 20, zipfExponent: 1, questions: 3, options: 5, duplicateRatio: 0.1, invalidRatio: 0.001, followUpRatio: 0.05, hotShards: 4, regions: ['EU', 'NA', 'SA', 'APAC'], seed: 1 },
+  { schemaId: codec.id, encode: (vote) => codec.encode(vote) },
+);
+let t = performance.now();
+const chunk: GeneratedRecord[] = [];
+const sends: Promise<unknown>[] = [];
+while (generator.produced < votes) {
+  generator.nextBatch(Math.min(5000, votes - generator.produced), chunk);
+  sends.push(producer.send({ topic, acks: -1, messages: chunk.map((r) => ({ key: r.key, value: r.value })) }));
+  if (sends.length >= 4) await sends.shift();
+}
+await Promise.all(sends);
+console.log(`produced ${votes} votes in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+
+const redis = new Redis(config.redisUrl);
+const aggregator = new AggregatorProcess(envOf(config), await freePort(), '/tmp/tally-probe-aggregate.log', nodeArgs);
+const processed = async () => {
+  const statuses = Object.values(await redis.hgetall(partitionStatusKey(topic))).map((json) => JSON.parse(json) as PartitionStatus);
+  return statuses.reduce((sum, s) => sum + Number(s.nextOffset), 0);
+};
+aggregator.spawn();
+let first = 0;
+let firstAt = 0;
+const samples: string[] = [];
+for (;;) {
+  const n = await processed();
+  const now = performance.now();
+  if (n > 0 && firstAt === 0) {
+    first = n;
+    firstAt = now;
+  }
+  if (firstAt && now - t > 1000) {
+    samples.push(String(n));
+    t = now;
+  }
+  if (n >= votes) {
+    const seconds = (now - firstAt) / 1000;
+    console.log(`aggregated ${n - first} records in ${seconds.toFixed(2)} s = ${Math.round((n - first) / seconds)} records/s (progress per ~1 s: ${samples.join(' ')})`);
+    break;
+  }
+  await new Promise((resolve) => setTimeout(resolve, 100));
+}
+console.log(`graceful stop: ${String(await aggregator.stop())}`);
+aggregator.close();
+await producer.disconnect();
+await admin.deleteTopics({ topics: [topic, config.kafka.dlqTopic] });
+await admin.disconnect();
+redis.disconnect();
