@@ -67,3 +67,15 @@ function parsePartial(surveyId: string, field: string, json: string): LivePartia
   if (partial.partition !== partition) return { surveyId, partition, partial, problem: `stored under partition ${partition} but says partition ${partial.partition}` };
   return { surveyId, partition, partial, problem: null };
 }
+
+/** Whether each (survey, partition) has a live partial right now. */
+export async function livePartialsExist(redis: Redis, wanted: { surveyId: string; partition: number }[]): Promise<boolean[]> {
+  const pipeline = redis.pipeline();
+  for (const { surveyId, partition } of wanted) pipeline.hexists(surveyHashKey(surveyId), String(partition));
+  const results = (await pipeline.exec()) ?? [];
+  return wanted.map((_, index) => {
+    const [error, exists] = results[index] ?? [new Error('no reply'), 0];
+    if (error) throw error;
+    return exists === 1;
+  });
+}

@@ -18,7 +18,7 @@ import type { Logger } from '../logger.js';
 import type { OptionCounts, SurveyPartial } from '../partition-tally.js';
 import { listCheckpoints, type Checkpoint } from './checkpoints.js';
 import { liveDifferences, snapshotOf, type SurveySnapshot } from './live-comparison.js';
-import { loadLivePartials, type LivePartial } from './live-tallies.js';
+import { livePartialsExist, loadLivePartials, type LivePartial } from './live-tallies.js';
 import { readLog } from './log-reader.js';
 import { PartitionRecount } from './partition-recount.js';
 import { MAX_REPORTED_DIFFERENCES, type Difference, type PartitionSummary, type RecountedSurvey, type VerifyReport } from './verify-report.js';
@@ -170,7 +170,8 @@ export async function verify(config: TallyConfig, options: VerifyOptions, logger
     for (const check of checks.values()) check.fireUpTo(check.end, fire);
 
     // 5. Live tallies, now that we know which surveys this topic holds.
-    const liveResults = compareLive(checks, observations, unprobedLive, differences, options.survey === undefined);
+    const existsNow: ExistsNow = options.survey !== undefined ? null : (candidates) => livePartialsExist(redis, candidates);
+    const liveResults = await compareLive(checks, observations, unprobedLive, differences, existsNow);
 
     differences.sort((a, b) => a.partition - b.partition || compareOffsets(a.offset, b.offset));
     const summaries = [...checks.values()].map(summarize);
@@ -253,13 +254,16 @@ function checkCheckpoint(checkpoint: Checkpoint, recount: PartitionRecount): Dif
   return found;
 }
 
-function compareLive(
+/** Whether each (survey, partition) has a live partial now; null when not every survey was loaded. */
+type ExistsNow = ((candidates: { surveyId: string; partition: number }[]) => Promise<boolean[]>) | null;
+
+async function compareLive(
   checks: Map<number, PartitionCheck>,
   observations: LiveObservation[],
   unprobed: LivePartial[],
   differences: Difference[],
-  allSurveysLoaded: boolean,
-): VerifyReport['live'] {
+  existsNow: ExistsNow,
+): Promise<VerifyReport['live']> {
   // Redis keys carry no topic name, so live surveys of another topic on the same Redis would look
   // like lies: a survey no recounted record names is skipped (and listed), not compared.
   const seen = new Set<string>();
@@ -310,8 +314,10 @@ function compareLive(
     }
   }
 
-  // A survey counted below the partition's live position must have been published.
-  if (allSurveysLoaded) {
+  // A survey counted below the partition's live position must have been published. A survey
+  // first published while the partials were being read can look missing, so each candidate is
+  // looked up again and only reported if it is still absent.
+  if (existsNow !== null) {
     const livePosition = new Map<number, number>();
     const published = new Set<string>();
     for (const { live } of observations) {
@@ -320,22 +326,28 @@ function compareLive(
       published.add(`${live.partition}/${live.surveyId}`);
     }
     for (const live of unprobed) published.add(`${live.partition}/${live.surveyId}`);
+    const candidates: { partition: number; surveyId: string; firstAcceptedOffset: number; position: number }[] = [];
     for (const [partition, check] of checks) {
       const position = livePosition.get(partition) ?? 0;
       for (const survey of check.recount.surveys.values()) {
         if (survey.firstAcceptedOffset >= position || published.has(`${partition}/${survey.surveyId}`)) continue;
-        checked += 1;
-        check.liveChecked += 1;
-        compared.add(survey.surveyId);
-        differences.push({
-          kind: 'live-missing',
-          partition,
-          offset: String(survey.firstAcceptedOffset),
-          surveyId: survey.surveyId,
-          detail: `no live partial, though the survey has accepted votes from offset ${survey.firstAcceptedOffset} and the partition's live tallies reached offset ${position}`,
-        });
+        candidates.push({ partition, surveyId: survey.surveyId, firstAcceptedOffset: survey.firstAcceptedOffset, position });
       }
     }
+    const present = candidates.length > 0 ? await existsNow(candidates) : [];
+    candidates.forEach((candidate, index) => {
+      if (present[index]) return;
+      checked += 1;
+      checks.get(candidate.partition)!.liveChecked += 1;
+      compared.add(candidate.surveyId);
+      differences.push({
+        kind: 'live-missing',
+        partition: candidate.partition,
+        offset: String(candidate.firstAcceptedOffset),
+        surveyId: candidate.surveyId,
+        detail: `no live partial, though the survey has accepted votes from offset ${candidate.firstAcceptedOffset} and the partition's live tallies reached offset ${candidate.position}`,
+      });
+    });
   }
   return { checked, matched, surveys: [...compared].sort(), skippedSurveys: [...skipped].sort() };
 }

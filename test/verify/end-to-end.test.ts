@@ -166,3 +166,34 @@ test('a live tally modified in Redis makes verify fail, naming the survey, parti
     await redis.hset(key, field, json);
   }
 });
+
+test('verify passes while the aggregator runs and votes keep arriving (live tallies behind the captured end)', async () => {
+  const child = spawn(process.execPath, [CLI, 'aggregate'], { env: envOf(config), stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr!.on('data', (chunk: Buffer) => {
+    stderr = (stderr + chunk.toString()).slice(-4000);
+  });
+  const exited = new Promise<number | string | null>((resolve) => child.once('exit', (code, signal) => resolve(signal ?? code)));
+  let producing = true;
+  let rounds = 0;
+  const producer = (async () => {
+    while (producing) {
+      rounds += 1;
+      await produceVotes(config, logger, { count: 1500, surveyIds, voters: 3000, shards: 4, poisonEvery: 250, seed: 100 + rounds });
+      await sleep(100);
+    }
+  })();
+  try {
+    await sleep(1500); // the aggregator is up and counting the new rounds
+    const { code, report } = await runVerifyCli();
+    assert.deepEqual(report.differences, [], `differences while running; aggregator stderr: ${stderr}`);
+    assert.equal(code, 0);
+    assert.ok(rounds >= 2, 'votes were arriving during the run');
+    assert.ok(report.live.checked > 0 && report.checkpoints.checked > 0);
+  } finally {
+    producing = false;
+    await producer;
+    child.kill('SIGTERM');
+    await exited;
+  }
+});
