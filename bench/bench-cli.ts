@@ -80,9 +80,28 @@ program
     process.exitCode = await runFanout({ ...options, results: resultsDir() });
   });
 
+program
+  .command('e2e')
+  .description('votes over HTTP at a rate while K clients listen (ingest, aggregate, broadcast roles); vote accepted → visible on clients')
+  .option('--clients <n>', 'raw SSE clients listening', integer(0, 1_000_000), 10_000)
+  .option('--rate <n>', 'votes/s', integer(1), 500)
+  .option('--concurrency <n>', 'concurrent vote requests', integer(1, 10_000), 32)
+  .option('--duration <s>', 'seconds of votes', integer(1, 3600), 30)
+  .option('--surveys <n>', 'surveys', integer(1, 100), 1)
+  .option('--window-ms <ms>', 'broadcast window (TALLY_WINDOW_MS)', integer(50, 60_000), 1000)
+  .option('--partitions <n>', 'partitions of the votes topic', integer(1, 256), 6)
+  .option('--clients-per-process <n>', 'raw clients per swarm child', integer(1, 18_000), 15_000)
+  .option('--connect-concurrency <n>', 'pending connects per swarm child', integer(1, 10_000), 200)
+  .option('--grace-seconds <s>', 'wait after the last vote for it to show', integer(1, 600), 10)
+  .option('--keep', 'keep the topic, group and surveys after the run', false)
+  .action(async (options) => {
+    const { runE2e } = await import('./e2e/e2e-scenario.js');
+    process.exitCode = await runE2e({ ...options, results: resultsDir() });
+  });
+
 program.addHelpText(
   'after',
-  '\nExamples:\n  npm run bench -- aggregate --votes 1000000\n  npm run bench -- aggregate --preload --rate 0\n  npm run bench -- <scenario> --help',
+  '\nExamples:\n  npm run bench -- ingest --concurrency 64 --duration 30\n  npm run bench -- aggregate --votes 1000000\n  npm run bench -- aggregate --preload --rate 0\n  npm run bench -- fanout --clients 10000,50000,250000\n  npm run bench -- e2e --clients 10000 --rate 500\n  npm run bench -- <scenario> --help',
 );
 
 await program.parseAsync(process.argv);
