@@ -3,6 +3,7 @@
 // Also checks the checkpoint rows of the graceful stops: contiguous ranges, digests of the state.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { createKafka, ensureTopics, Partitioners } from '../../src/kafka.js';
 import { createLogger } from '../../src/logger.js';
@@ -36,7 +37,7 @@ test('group offsets reset to 0 while stopped: nothing is counted twice, new reco
     { runTag: topic, surveys: 3, zipfExponent: 1, questions: 2, options: 3, duplicateRatio: 0.1, invalidRatio: 0.02, followUpRatio: 0.05, hotShards: 2, regions: ['EU', 'NA'], seed: 42 },
     { schemaId: codec.id, encode: (vote) => codec.encode(vote) },
   );
-  const aggregator = new AggregatorProcess(envOf(config), await freePort());
+  const aggregator = new AggregatorProcess(envOf(config), await freePort(), join(config.aggregate.dataDir, 'aggregate.log'));
   try {
     await produceRecords(producer, topic, generator.nextBatch(5000));
     await aggregator.start();
