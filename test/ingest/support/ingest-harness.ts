@@ -19,6 +19,7 @@ export interface Harness {
   app: FastifyInstance;
   ingest: IngestApp;
   adminToken: string;
+  rateLimitNamespace: string;
   voterToken(voterId: string, ttlSeconds?: number): string;
   /** inject with an admin token unless headers.authorization is given */
   admin(options: InjectOptions): Promise<LightMyRequestResponse>;
@@ -37,7 +38,8 @@ export async function startHarness(name: string, options: HarnessOptions = {}): 
   const config = testConfig(name, options.env);
   const deps = openIngestDeps(config, { producer: options.producer });
   if (options.connected !== false) await ingestDepsConnected(deps, 20_000);
-  const ingest = await buildIngestApp(deps, { rateLimitNamespace: `${uniqueName('rl')}:`, ...options.app });
+  const rateLimitNamespace = `${uniqueName('tally-test-rl')}:`;
+  const ingest = await buildIngestApp(deps, { rateLimitNamespace, ...options.app });
   await ingest.app.ready();
   const adminToken = mintToken(config, { kind: 'admin' }, 600);
   const app = ingest.app;
@@ -47,12 +49,13 @@ export async function startHarness(name: string, options: HarnessOptions = {}): 
     app,
     ingest,
     adminToken,
+    rateLimitNamespace,
     voterToken: (voterId, ttlSeconds = 600) => mintToken(config, { kind: 'voter', voterId }, ttlSeconds),
     admin: (request) => app.inject({ ...request, headers: { authorization: `Bearer ${adminToken}`, ...request.headers } }),
     close: async () => {
       await app.close();
       await closeIngestDeps(deps);
-      if (options.connected !== false) await deleteTopics(config);
+      if (options.env?.TALLY_KAFKA_BROKERS === undefined) await deleteTopics(config);
     },
   };
 }
