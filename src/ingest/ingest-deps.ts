@@ -2,6 +2,7 @@
 // connected in the background (the app answers 503 until they are), so ingest starts — and
 // /readyz tells why it is not ready — even while they are down.
 import { Redis } from 'ioredis';
+import type { Kafka } from 'kafkajs';
 import type { Registry } from 'prom-client';
 import type { TallyConfig } from '../config.js';
 import { createPool, type Pool } from '../db/postgres.js';
@@ -28,6 +29,8 @@ export interface IngestDepsOptions {
   logger?: Logger;
   registry?: Registry;
   producer?: Partial<VoteProducerOptions>;
+  /** A Kafka client other than createKafka's (e.g. with other retry settings). */
+  kafka?: Kafka;
 }
 
 export function openIngestDeps(config: TallyConfig, options: IngestDepsOptions = {}): IngestDeps {
@@ -39,7 +42,7 @@ export function openIngestDeps(config: TallyConfig, options: IngestDepsOptions =
   // Auto-pipelining turns the Redis calls of concurrent votes into one round trip.
   const redis = new Redis(config.redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 1, enableAutoPipelining: true, lazyConnect: false });
   redis.on('error', (error: Error) => logger.debug({ err: error }, 'redis connection error'));
-  const producer = new VoteProducer(createKafka(config, 'ingest', logger), config, logger, metrics, { ...defaultVoteProducerOptions, ...options.producer });
+  const producer = new VoteProducer(options.kafka ?? createKafka(config, 'ingest', logger), config, logger, metrics, { ...defaultVoteProducerOptions, ...options.producer });
   const encoder = new VoteEncoder(new VoteCodec(config.registryUrl, config.kafka.votesTopic), config.registryUrl, logger);
   void producer.start();
   void encoder.start();

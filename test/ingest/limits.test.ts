@@ -3,6 +3,7 @@
 // (413) over a real socket, overload (503), and Kafka / registry unreachable (503 fast).
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import kafkajs from 'kafkajs';
 import { errorCatalogue } from '../../src/errors.js';
 import { createSurvey, startHarness, vote, type Harness } from './support/ingest-harness.js';
 
@@ -161,7 +162,9 @@ test('under event-loop overload ingest routes answer 503 with Retry-After; ops r
 });
 
 test('Kafka unreachable: votes get 503 with Retry-After at once, nothing is claimed, /readyz says kafka down', async () => {
-  const down = await startHarness('ingest-nokafka', { env: { TALLY_KAFKA_BROKERS: '127.0.0.1:1' }, connected: false });
+  // Few client-level retries, so the background connect attempt ends with the test instead of ~45 s later.
+  const kafka = new kafkajs.Kafka({ brokers: ['127.0.0.1:1'], retry: { retries: 1, initialRetryTime: 100 }, logLevel: kafkajs.logLevel.NOTHING });
+  const down = await startHarness('ingest-nokafka', { env: { TALLY_KAFKA_BROKERS: '127.0.0.1:1' }, connected: false, kafka });
   try {
     const survey = await createSurvey(down);
     const q = survey.questions[1]!;

@@ -5,7 +5,7 @@ import kafkajs from 'kafkajs';
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
 import type { TallyConfig } from '../../../src/config.js';
 import { buildIngestApp, type IngestAppOptions, type IngestApp } from '../../../src/ingest/ingest-app.js';
-import { closeIngestDeps, ingestDepsConnected, openIngestDeps, type IngestDeps } from '../../../src/ingest/ingest-deps.js';
+import { closeIngestDeps, ingestDepsConnected, openIngestDeps, type IngestDeps, type IngestDepsOptions } from '../../../src/ingest/ingest-deps.js';
 import { mintToken } from '../../../src/ingest/tokens.js';
 import type { VoteProducerOptions } from '../../../src/ingest/vote-producer.js';
 import { createKafka } from '../../../src/kafka.js';
@@ -30,13 +30,14 @@ export interface HarnessOptions {
   env?: Record<string, string>;
   app?: Partial<IngestAppOptions>;
   producer?: Partial<VoteProducerOptions>;
+  kafka?: IngestDepsOptions['kafka'];
   /** wait for Kafka and the registry (default true) */
   connected?: boolean;
 }
 
 export async function startHarness(name: string, options: HarnessOptions = {}): Promise<Harness> {
   const config = testConfig(name, options.env);
-  const deps = openIngestDeps(config, { producer: options.producer });
+  const deps = openIngestDeps(config, { producer: options.producer, kafka: options.kafka });
   if (options.connected !== false) await ingestDepsConnected(deps, 20_000);
   const rateLimitNamespace = `${uniqueName('tally-test-rl')}:`;
   const ingest = await buildIngestApp(deps, { rateLimitNamespace, ...options.app });
