@@ -23,7 +23,7 @@ import type { Logger } from '../logger.js';
 import type { AggregateMetrics } from './aggregate-metrics.js';
 import { insertCheckpoints } from './checkpoint-sink.js';
 import { produceToDlq } from './dlq-producer.js';
-import { packBatch, recordCount } from './packed-batch.js';
+import { packBatch } from './packed-batch.js';
 import type { WorkerSlots } from './worker-slots.js';
 import type { BatchResult, CheckpointResult, CheckpointRow, OpenResult, WrittenResult } from './worker-messages.js';
 
@@ -135,7 +135,8 @@ export class OwnedPartitions {
         this.deps.metrics.votes.inc({ outcome: 'dlq' }, result.dlq.length);
         result = await this.deps.slots.run<WrittenResult>({ kind: 'commit', partition: owned.partition });
       }
-      await this.afterWrite(owned, result, payload, recordCount(packed), started);
+      // Not packed.index.length: its buffer was transferred to the worker (length 0 here).
+      await this.afterWrite(owned, result, payload, result.records, started);
     } catch (error) {
       owned.retryAt = Date.now() + RETRY_DELAY_MS;
       this.deps.logger.error({ partition: owned.partition, nextOffset: owned.nextOffset, err: error }, 'batch failed; the partition resumes from its stored offset');

@@ -55,7 +55,3 @@ export function packBatch(messages: readonly KafkaRecordLike[], fromOffset: numb
   }
   return { bytes, index };
 }
-
-export function recordCount(batch: PackedBatch): number {
-  return batch.index.length / INDEX_STRIDE;
-}

@@ -3,6 +3,7 @@
 // path, from the first durable write to catching up (sum of the stored next offsets in Redis).
 //   node dist/test/aggregate/throughput-probe.js [votes=500000] [partitions=6] [node flags…]
 // e.g. add --cpu-prof --cpu-prof-dir=/tmp/prof to profile the aggregator.
+import { readFileSync } from 'node:fs';
 import { Redis } from 'ioredis';
 import { createKafka, ensureTopics, Partitioners } from '../../src/kafka.js';
 import { createLogger } from '../../src/logger.js';
@@ -11,6 +12,27 @@ import { partitionStatusKey, type PartitionStatus } from '../../src/aggregate/ta
 import { VoteGenerator, type GeneratedRecord } from '../../bench/aggregate/vote-generator.js';
 import { testConfig } from '../support/test-config.js';
 import { AggregatorProcess, envOf, freePort } from './support/aggregator-process.js';
+
+/** Mean records per batch, batch and write time, from the aggregator's histograms (sum / count). */
+function batchSummary(metrics: string): string {
+  const value = (name: string) => Number(new RegExp(`^${name}(?:\\{[^}]*\\})? ([0-9.e+-]+)$`, 'm').exec(metrics)?.[1] ?? NaN);
+  const batches = value('tally_batch_records_count');
+  const mean = (name: string, scale: number) => ((value(`${name}_sum`) / value(`${name}_count`)) * scale).toFixed(1);
+  return `batches ${batches}: ${mean('tally_batch_records', 1)} records, ${mean('tally_batch_duration_seconds', 1000)} ms each (synced write ${mean('tally_rocksdb_write_duration_seconds', 1000)} ms)`;
+}
+
+/** CPU seconds (user + system) a process has used so far, from /proc (Linux). */
+function cpuSeconds(pid: number | undefined): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+/** Busy and total CPU time of the whole machine so far (all cores), from /proc/stat. */
+function machineCpu(): { busy: number; total: number } {
+  const ticks = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+  const total = ticks.reduce((sum, n) => sum + n, 0);
+  return { busy: total - ticks[3]! - ticks[4]!, total };
+}
 
 const votes = Number(process.argv[2] ?? 500_000);
 const partitions = process.argv[3] ?? '6';
@@ -49,6 +71,8 @@ const processed = async () => {
 aggregator.spawn();
 let first = 0;
 let firstAt = 0;
+let firstCpu = 0;
+let firstMachine = { busy: 0, total: 0 };
 const samples: string[] = [];
 for (;;) {
   const n = await processed();
@@ -56,6 +80,8 @@ for (;;) {
   if (n > 0 && firstAt === 0) {
     first = n;
     firstAt = now;
+    firstCpu = cpuSeconds(aggregator.pid);
+    firstMachine = machineCpu();
   }
   if (firstAt && now - t > 1000) {
     samples.push(String(n));
@@ -63,11 +89,18 @@ for (;;) {
   }
   if (n >= votes) {
     const seconds = (now - firstAt) / 1000;
+    const cpu = cpuSeconds(aggregator.pid) - firstCpu;
+    const machine = machineCpu();
+    const machineBusy = (machine.busy - firstMachine.busy) / (machine.total - firstMachine.total);
     console.log(`aggregated ${n - first} records in ${seconds.toFixed(2)} s = ${Math.round((n - first) / seconds)} records/s (progress per ~1 s: ${samples.join(' ')})`);
+    console.log(
+      `aggregator CPU ${cpu.toFixed(2)} s = ${Math.round((n - first) / cpu)} records per CPU-second; machine busy ${(machineBusy * 100).toFixed(0)}% of all cores (others' work included)`,
+    );
     break;
   }
   await new Promise((resolve) => setTimeout(resolve, 100));
 }
+console.log(batchSummary(await aggregator.metrics()));
 console.log(`graceful stop: ${String(await aggregator.stop())}`);
 aggregator.close();
 await producer.disconnect();
