@@ -1,29 +1,42 @@
 // `tally ingest`: the HTTP API that defines surveys and turns votes into records of the votes topic.
+import type { FastifyPluginAsync } from 'fastify';
 import type { TallyConfig } from '../config.js';
 import { createLogger } from '../logger.js';
 import type { RunningRole } from '../role.js';
 import { buildIngestApp } from './ingest-app.js';
-import { closeIngestDeps, openIngestDeps } from './ingest-deps.js';
+import { closeIngestDeps, ingestDepsConnected, openIngestDeps } from './ingest-deps.js';
 
-export async function start(config: TallyConfig): Promise<RunningRole> {
+/** How long start-up waits for Kafka, the registry and Redis before listening anyway (answering 503 until they come). */
+const CONNECT_WAIT_MS = 10_000;
+
+export interface IngestStartOptions {
+  /** Extra route plugins registered on the app before it listens (e.g. the audit routes of verify). */
+  plugins?: FastifyPluginAsync[];
+}
+
+export async function startIngest(config: TallyConfig, options: IngestStartOptions = {}): Promise<RunningRole> {
   const logger = createLogger('ingest', config);
   const deps = openIngestDeps(config, { logger });
-  const { app } = await buildIngestApp(deps);
   try {
+    await ingestDepsConnected(deps, CONNECT_WAIT_MS).catch((error: unknown) => logger.warn({ err: error }, 'starting before every dependency is connected'));
+    const { app } = await buildIngestApp(deps);
+    for (const plugin of options.plugins ?? []) await app.register(plugin);
     await app.listen({ host: config.host, port: config.ports.ingest });
+    const address = app.server.address();
+    const port = typeof address === 'object' && address !== null ? address.port : config.ports.ingest;
+    let closing: Promise<void> | null = null;
+    return {
+      addresses: [`http://${config.host}:${port}`],
+      close: () =>
+        (closing ??= (async () => {
+          await app.close(); // stops accepting; in-flight requests still get their acks
+          await closeIngestDeps(deps);
+        })()),
+    };
   } catch (error) {
     await closeIngestDeps(deps);
     throw error;
   }
-  const address = app.server.address();
-  const port = typeof address === 'object' && address !== null ? address.port : config.ports.ingest;
-  let closing: Promise<void> | null = null;
-  return {
-    addresses: [`http://${config.host}:${port}`],
-    close: () =>
-      (closing ??= (async () => {
-        await app.close(); // stops accepting, lets in-flight requests get their acks
-        await closeIngestDeps(deps);
-      })()),
-  };
 }
+
+export const start = (config: TallyConfig): Promise<RunningRole> => startIngest(config);
