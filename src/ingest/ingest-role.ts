@@ -1,9 +1,11 @@
 // `tally ingest`: the HTTP API that defines surveys and turns votes into records of the votes topic.
 import type { FastifyPluginAsync } from 'fastify';
 import type { TallyConfig } from '../config.js';
+import { createPool } from '../db/postgres.js';
 import { createLogger } from '../logger.js';
 import type { RunningRole } from '../role.js';
 import { buildIngestApp } from './ingest-app.js';
+import { auditRoutes } from '../verify/audit-routes.js';
 import { closeIngestDeps, ingestDepsConnected, openIngestDeps } from './ingest-deps.js';
 
 /** How long start-up waits for Kafka, the registry and Redis before listening anyway (answering 503 until they come). */
@@ -39,4 +41,17 @@ export async function startIngest(config: TallyConfig, options: IngestStartOptio
   }
 }
 
-export const start = (config: TallyConfig): Promise<RunningRole> => startIngest(config);
+/**
+ * `tally ingest`: the public API, which also serves the verify role's GET /v1/audit/checkpoints
+ * (read-only, its own small pool) so third parties find the chain heads beside the votes API.
+ */
+export async function start(config: TallyConfig): Promise<RunningRole> {
+  const auditPool = createPool(config.postgres.url, 2);
+  try {
+    const ingest = await startIngest(config, { plugins: [auditRoutes(auditPool, config)] });
+    return { addresses: ingest.addresses, close: () => ingest.close().finally(() => auditPool.end()) };
+  } catch (error) {
+    await auditPool.end();
+    throw error;
+  }
+}

@@ -10,9 +10,11 @@ import { listCheckpoints } from './checkpoints.js';
 export const DEFAULT_PAGE = 100;
 export const MAX_PAGE = 1000;
 
+// Query values arrive as strings and are declared as such: the ingest API, which serves this
+// route, validates without type coercion (a wrong type is an error, never silently converted).
 interface CheckpointsQuery {
-  partition?: number;
-  limit?: number;
+  partition?: string;
+  limit?: string;
   after?: string;
 }
 
@@ -38,8 +40,8 @@ const schema = {
     type: 'object',
     additionalProperties: false,
     properties: {
-      partition: { type: 'integer', minimum: 0, maximum: 2_147_483_647 },
-      limit: { type: 'integer', minimum: 1, maximum: MAX_PAGE, default: DEFAULT_PAGE },
+      partition: { type: 'string', pattern: '^[0-9]{1,9}$' },
+      limit: { type: 'string', pattern: '^[0-9]{1,4}$', description: `1..${MAX_PAGE}, default ${DEFAULT_PAGE}` },
       after: { ...int64String, description: 'id of the last checkpoint already seen (the previous page\'s `next`)' },
     },
   },
@@ -62,10 +64,12 @@ export function auditRoutes(pool: Pool, config: Pick<TallyConfig, 'kafka'>): Fas
   const topic = config.kafka.votesTopic;
   return async (app) => {
     app.get<{ Querystring: CheckpointsQuery }>('/v1/audit/checkpoints', { schema }, async (request) => {
-      const limit = request.query.limit ?? DEFAULT_PAGE;
+      const limit = request.query.limit === undefined ? DEFAULT_PAGE : Number(request.query.limit);
+      if (limit < 1 || limit > MAX_PAGE) throw new TallyError('TALLY_ERR_VALIDATION', `limit must be between 1 and ${MAX_PAGE}`);
+      const partition = request.query.partition === undefined ? undefined : Number(request.query.partition);
       let checkpoints;
       try {
-        checkpoints = await listCheckpoints(pool, { topic, partition: request.query.partition, afterId: request.query.after, limit });
+        checkpoints = await listCheckpoints(pool, { topic, partition, afterId: request.query.after, limit });
       } catch (error) {
         const code = (error as { code?: string }).code;
         const timedOut = (error as Error).message?.includes('timeout exceeded when trying to connect');
