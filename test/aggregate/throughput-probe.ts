@@ -3,7 +3,7 @@
 // path, from the first durable write to catching up (sum of the stored next offsets in Redis).
 //   node dist/test/aggregate/throughput-probe.js [votes=500000] [partitions=6] [node flags…]
 // e.g. add --cpu-prof --cpu-prof-dir=/tmp/prof to profile the aggregator.
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { Redis } from 'ioredis';
 import { createKafka, ensureTopics, Partitioners } from '../../src/kafka.js';
 import { createLogger } from '../../src/logger.js';
@@ -25,6 +25,18 @@ function batchSummary(metrics: string): string {
 function cpuSeconds(pid: number | undefined): number {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
   return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+/** CPU seconds per thread name of a process since it started (main thread, workers, libuv pool, V8 GC helpers). */
+function cpuByThread(pid: number | undefined): string {
+  const byName = new Map<string, number>();
+  for (const task of readdirSync(`/proc/${pid}/task`)) {
+    const name = readFileSync(`/proc/${pid}/task/${task}/comm`, 'utf8').trim();
+    const fields = readFileSync(`/proc/${pid}/task/${task}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    const key = task === String(pid) ? 'main' : name === 'node' ? `node/${task}` : name;
+    byName.set(key, (byName.get(key) ?? 0) + (Number(fields[11]) + Number(fields[12])) / 100);
+  }
+  return [...byName].filter(([, seconds]) => seconds >= 0.05).sort((a, b) => b[1] - a[1]).map(([name, seconds]) => `${name} ${seconds.toFixed(2)}`).join(', ');
 }
 
 /** Busy and total CPU time of the whole machine so far (all cores), from /proc/stat. */
@@ -100,6 +112,7 @@ for (;;) {
   }
   await new Promise((resolve) => setTimeout(resolve, 100));
 }
+console.log(`aggregator CPU s by thread since start: ${cpuByThread(aggregator.pid)}`);
 console.log(batchSummary(await aggregator.metrics()));
 console.log(`graceful stop: ${String(await aggregator.stop())}`);
 aggregator.close();
