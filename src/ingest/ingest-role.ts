@@ -49,7 +49,8 @@ export async function start(config: TallyConfig): Promise<RunningRole> {
   const auditPool = createPool(config.postgres.url, 2);
   try {
     const ingest = await startIngest(config, { plugins: [auditRoutes(auditPool, config)] });
-    return { addresses: ingest.addresses, close: () => ingest.close().finally(() => auditPool.end()) };
+    let closing: Promise<void> | null = null;
+    return { addresses: ingest.addresses, close: () => (closing ??= ingest.close().finally(() => auditPool.end())) };
   } catch (error) {
     await auditPool.end();
     throw error;
