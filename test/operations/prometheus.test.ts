@@ -5,7 +5,6 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -14,15 +13,8 @@ import { start as startAggregate } from '../../src/aggregate/aggregate-role.js';
 import { start as startBroadcast } from '../../src/broadcast/broadcast-role.js';
 import { createKafka } from '../../src/kafka.js';
 import { createLogger } from '../../src/logger.js';
+import { freePort } from '../support/free-port.js';
 import { testConfig } from '../support/test-config.js';
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 const hostOf = (address: string) => new URL(address).host;
 
