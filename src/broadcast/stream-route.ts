@@ -2,7 +2,8 @@
 //
 //   request ─ per-process / per-IP cap ──(503 TALLY_ERR_SSE_CAPACITY | 429 TALLY_ERR_SSE_PER_IP, Retry-After)
 //           ─ survey known? ───────────────(404 TALLY_ERR_SURVEY_NOT_FOUND)
-//           ─ fastify-sse-v2 handshake: 200 text/event-stream, `retry:` hint
+//           ─ handshake: 200 text/event-stream, `retry:` hint (the bytes fastify-sse-v2 sends; written
+//             by hand for the socket transport, see sse-handshake.ts; by the plugin for `plugin`)
 //           ─ the current snapshot at once (new clients and Last-Event-ID reconnects alike)
 //           ─ every later snapshot of the survey, heartbeat comments while idle
 //
@@ -15,7 +16,8 @@ import type { ConnectionLimits } from './connection-limits.js';
 import type { Hub } from './hub.js';
 import type { ResultsBoard } from './results-board.js';
 import { Subscriber } from './subscriber.js';
-import type { SubscriberTransport, TransportKind } from './subscriber-transport.js';
+import { streamHead } from './sse-handshake.js';
+import type { TransportKind } from './subscriber-transport.js';
 import { PluginTransport } from './subscriber-transport-plugin.js';
 import { SocketTransport } from './subscriber-transport-socket.js';
 import { SURVEY_ID_PATTERN } from './survey-metadata.js';
@@ -63,16 +65,30 @@ export function registerStreamRoute(app: FastifyInstance, options: StreamRouteOp
       if (request.headers['last-event-id'] !== undefined) {
         request.log.debug({ surveyId, lastEventId: request.headers['last-event-id'], current: current.snapshot.snapshotId }, 'SSE reconnect');
       }
-      reply.raw.useChunkedEncodingByDefault = false;
-      reply.sse({ comment: 'tally results stream' }); // plugin handshake: hijack, headers, retry hint
-      const transport: SubscriberTransport = options.transport === 'plugin' ? new PluginTransport(reply) : new SocketTransport(socket);
-      const subscriber = new Subscriber(surveyId, ip, transport, options.slowClientBytes);
-      reply.raw.once('close', () => {
+      if (options.transport === 'plugin') {
+        reply.raw.useChunkedEncodingByDefault = false;
+        reply.sse({ comment: 'tally results stream' }); // plugin handshake: hijack, headers, retry hint
+        const subscriber = new Subscriber(surveyId, ip, new PluginTransport(reply), options.slowClientBytes);
+        reply.raw.once('close', () => {
+          hub.leave(subscriber);
+          release();
+          reply.sseContext.source.end();
+        });
+        hub.join(subscriber, current);
+        return;
+      }
+      // The same bytes as the plugin's handshake, written by hand (sse-handshake.ts: why), and the
+      // current snapshot with them in one syscall.
+      reply.hijack();
+      const subscriber = new Subscriber(surveyId, ip, new SocketTransport(socket), options.slowClientBytes);
+      socket.once('close', () => {
         hub.leave(subscriber);
         release();
-        reply.sseContext.source.end();
       });
+      socket.cork();
+      socket.write(streamHead(Date.now(), reply.getHeaders()));
       hub.join(subscriber, current);
+      socket.uncork();
     } catch (error) {
       release();
       throw error;

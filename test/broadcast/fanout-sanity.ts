@@ -89,15 +89,29 @@ async function main(): Promise<void> {
   const child = fork(new URL(import.meta.url).pathname, ['--swarm', String(server.port), path, String(clients)], { stdio: 'inherit' });
   const next = () => new Promise<SwarmMessage>((resolve) => child.once('message', resolve));
   const connectedAt = Date.now();
+  const cpuBefore = process.cpuUsage();
   const connected = await next();
+  const cpu = process.cpuUsage(cpuBefore);
   const rssPerClient = (process.memoryUsage().rss - rssBefore) / clients;
-  console.log(JSON.stringify({ transport, ...connected, connectSeconds: (Date.now() - connectedAt) / 1000, serverClients: server.hub.size, serverRssKbPerClient: Math.round(rssPerClient / 102.4) / 10 }));
+  console.log(
+    JSON.stringify({
+      transport,
+      ...connected,
+      connectSeconds: (Date.now() - connectedAt) / 1000,
+      serverCpuUsPerConnection: { user: Math.round(cpu.user / clients), system: Math.round(cpu.system / clients) },
+      serverClients: server.hub.size,
+      serverRssKbPerClient: Math.round(rssPerClient / 102.4) / 10,
+    }),
+  );
   const q = survey.questions[0]!;
   for (let round = 1; round <= rounds; round += 1) {
+    const roundCpu = process.cpuUsage();
     await publishPartial(redis, partial(survey.id, 0, round, { responses: round, votes: { [q.id]: { [q.options[round % 4]!.id]: round } } }));
     await new Promise((resolve) => setTimeout(resolve, 2 * config.broadcast.windowMs));
+    const cpu = process.cpuUsage(roundCpu);
     child.send({ type: 'report', id: String(round) });
-    console.log(JSON.stringify(await next()));
+    // Server CPU of the round (mostly the one fan-out) per client.
+    console.log(JSON.stringify({ ...(await next()), serverCpuUsPerClient: { user: Math.round((cpu.user / clients) * 10) / 10, system: Math.round((cpu.system / clients) * 10) / 10 } }));
   }
   const metrics = await server.metrics.metrics();
   const fanout = metrics.split('\n').filter((line) => line.startsWith('tally_snapshot_fanout_duration_seconds_sum') || line.startsWith('tally_snapshot_fanout_duration_seconds_count'));
