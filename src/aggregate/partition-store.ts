@@ -44,6 +44,13 @@ export function partitionDir(dataDir: string, topic: string, partition: number):
   return join(dataDir, topic, `partition-${partition}`);
 }
 
+/**
+ * Memtable size. The binding's 4 MB default flushes every few batches (a 12,000-record batch writes
+ * ~1 MB of voter keys), and the tally, minute and meta keys rewritten by every batch are flushed
+ * again each time; 32 MB cut the worker's CPU per record by ~12% (processor-probe). Memory: up to
+ * two memtables per open partition.
+ */
+const WRITE_BUFFER_BYTES = 32 * 1024 * 1024;
 const OPEN_RETRY_MS = 250;
 const OPEN_GIVE_UP_MS = 60_000;
 
@@ -63,7 +70,7 @@ export class PartitionStore {
     for (;;) {
       const db = rocksdb(dir);
       try {
-        await new Promise<void>((resolve, reject) => db.open({ createIfMissing: true }, (error) => (error ? reject(error) : resolve())));
+        await new Promise<void>((resolve, reject) => db.open({ createIfMissing: true, writeBufferSize: WRITE_BUFFER_BYTES }, (error) => (error ? reject(error) : resolve())));
         return new PartitionStore(dir, db);
       } catch (error) {
         const message = String((error as Error).message);
