@@ -3,7 +3,7 @@
 // thread. No Kafka, so the numbers are steadier than the end-to-end probe on a shared machine.
 //   node dist/test/aggregate/processor-probe.js [votes=300000] [batch=12000] [node flags…]
 // Prints wall time and process CPU (all threads: GC helpers and the libuv pool included) per record.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
@@ -11,6 +11,7 @@ import { surveyHashKey } from '../../src/partition-tally.js';
 import { VoteCodec, VoteDecoder, voteSchemaJson } from '../../src/vote-codec.js';
 import { packBatch, type KafkaRecordLike } from '../../src/aggregate/packed-batch.js';
 import { PartitionProcessor } from '../../src/aggregate/partition-processor.js';
+import type { PackedBatch } from '../../src/aggregate/worker-messages.js';
 import { TallyPublisher, partitionStatusKey } from '../../src/aggregate/tally-publisher.js';
 import { WriterSchemas } from '../../src/aggregate/writer-schemas.js';
 import { VoteGenerator } from '../../bench/aggregate/vote-generator.js';
@@ -28,10 +29,12 @@ const generator = new VoteGenerator(
   { runTag: topic, surveys: 20, zipfExponent: 1, questions: 3, options: 5, duplicateRatio: 0.1, invalidRatio: 0.001, followUpRatio: 0.05, hotShards: 4, regions: ['EU', 'NA', 'SA', 'APAC'], seed: 1 },
   { schemaId: SCHEMA_ID, encode: (vote) => codec.encode(vote) },
 );
-const batches: KafkaRecordLike[][] = [];
+// Packed up front (as the main thread would), so the generated records do not sit in this heap.
+const batches: PackedBatch[] = [];
 let offset = 0;
 while (generator.produced < votes) {
-  batches.push(generator.nextBatch(Math.min(batchSize, votes - generator.produced)).map((r) => ({ offset: String(offset++), key: Buffer.from(r.key), value: r.value })));
+  const records: KafkaRecordLike[] = generator.nextBatch(Math.min(batchSize, votes - generator.produced)).map((r) => ({ offset: String(offset++), key: Buffer.from(r.key), value: r.value }));
+  batches.push(packBatch(records, 0)!);
 }
 
 const decoder = new VoteDecoder();
@@ -47,11 +50,24 @@ const processor = await PartitionProcessor.open(dir, {
   publisher,
 });
 
+/** CPU seconds per thread of this process so far: this thread, V8's GC/compiler helpers, libuv pool, RocksDB. */
+function cpuByThread(): Map<string, number> {
+  const byName = new Map<string, number>();
+  for (const task of readdirSync('/proc/self/task')) {
+    const comm = readFileSync(`/proc/self/task/${task}/comm`, 'utf8').trim();
+    const name = task === String(process.pid) ? 'js' : comm === 'node' ? `node/${task}` : comm;
+    const fields = readFileSync(`/proc/self/task/${task}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    byName.set(name, (byName.get(name) ?? 0) + (Number(fields[11]) + Number(fields[12])) / 100);
+  }
+  return byName;
+}
+
+const threadsBefore = cpuByThread();
 const cpuBefore = process.cpuUsage();
 const started = performance.now();
 let writeSeconds = 0;
-for (const records of batches) {
-  let result = await processor.process(packBatch(records, processor.nextOffset)!);
+for (const batch of batches) {
+  let result = await processor.process(batch);
   if (result.kind === 'needs-dlq') result = await processor.commitHeld(); // no Kafka here: the DLQ produce is skipped
   if (result.kind !== 'written') throw new Error(`unexpected ${result.kind}`);
   writeSeconds += result.writeSeconds;
@@ -64,6 +80,8 @@ console.log(
   `${votes} records in ${batches.length} batches: wall ${wall.toFixed(2)} s = ${Math.round(votes / wall)} records/s; ` +
     `CPU ${cpuSeconds.toFixed(2)} s = ${((cpuSeconds / votes) * 1e6).toFixed(2)} µs/record; synced writes ${writeSeconds.toFixed(2)} s`,
 );
+const threads = [...cpuByThread()].map(([name, seconds]) => [name, seconds - (threadsBefore.get(name) ?? 0)] as const);
+console.log(`CPU µs/record by thread: ${threads.filter(([, s]) => s > 0).map(([name, s]) => `${name} ${((s / votes) * 1e6).toFixed(2)}`).join(', ')}`);
 const expected = generator.expected.outcomes;
 if (outcomes.accepted !== expected.accepted || outcomes.duplicate !== expected.duplicate || outcomes.invalid !== expected.invalid) {
   throw new Error(`outcomes ${JSON.stringify(outcomes)} differ from the generator's ${JSON.stringify(expected)}`);
