@@ -66,14 +66,20 @@ test('group offsets reset to 0 while stopped: nothing is counted twice, new reco
     assert.deepEqual(after.nextOffsets, ends);
 
     // Checkpoints: per partition the ranges tile the log from 0, and the newest row's digest is
-    // the digest of the stored tallies.
+    // the digest of the stored tallies. How many rows a partition has depends on where the random
+    // survey ids hash to (a partition may hold a few records, written in one run only), so only a
+    // partition with records must have one.
     const { rows } = await pg.query<{ partition: number; first_offset: string; last_offset: string; records: string; tallies_digest: string }>(
       'SELECT partition, first_offset, last_offset, records, tallies_digest FROM audit_checkpoints WHERE topic = $1 ORDER BY partition, last_offset',
       [topic],
     );
     for (const partition of partitions) {
       const own = rows.filter((row) => row.partition === partition);
-      assert.ok(own.length >= 2, `partition ${partition} has checkpoints`);
+      if (ends.get(partition) === 0) {
+        assert.equal(own.length, 0, `partition ${partition} has no records, so no checkpoints`);
+        continue;
+      }
+      assert.ok(own.length >= 1, `partition ${partition} has checkpoints`);
       let expectedFirst = 0;
       for (const row of own) {
         assert.equal(Number(row.first_offset), expectedFirst);

@@ -1,7 +1,7 @@
 // `node dist/src/cli.js aggregate` as a child process with a test's configuration passed as TALLY_*
 // variables: started, awaited on /readyz, killed with SIGKILL (crash) or SIGTERM (graceful).
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, type WriteStream } from 'node:fs';
+import { createWriteStream, readFileSync, type WriteStream } from 'node:fs';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import type { TallyConfig } from '../../../src/config.js';
@@ -28,7 +28,35 @@ export function envOf(config: TallyConfig, overrides: Record<string, string> = {
   };
 }
 
+/**
+ * A free TCP port on 127.0.0.1 BELOW the kernel's ephemeral range, for a child that binds it seconds
+ * later. A port from listen(0) is an ephemeral one: while other processes on this machine open many
+ * connections (an SSE swarm holds tens of thousands), one of them can be handed that very port as
+ * its local port before the child binds it, and the child dies with EADDRINUSE before it is ready.
+ * Ports outside the range are only ever taken by an explicit bind.
+ */
 export async function freePort(): Promise<number> {
+  const below = ephemeralPortsStart();
+  if (below - FIXED_PORTS_FROM < 1000) return anyPort(); // an unusual range: fall back to the kernel's pick
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const port = FIXED_PORTS_FROM + Math.floor(Math.random() * (below - FIXED_PORTS_FROM));
+    if (await canListen(port)) return port;
+  }
+  throw new Error(`no free port in ${FIXED_PORTS_FROM}..${below - 1}`);
+}
+
+/** Lowest port we pick: above the well-known and registered ports the stack and tools use. */
+const FIXED_PORTS_FROM = 20_000;
+
+function ephemeralPortsStart(): number {
+  try {
+    return Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]);
+  } catch {
+    return 32_768; // Linux's default; other systems: IANA's range starts at 49152, so this stays below it
+  }
+}
+
+function anyPort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once('error', reject);
@@ -39,6 +67,15 @@ export async function freePort(): Promise<number> {
   });
 }
 
+function canListen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
+}
+
+const LOG_TAIL_LINES = 20;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export class AggregatorProcess {
@@ -50,7 +87,7 @@ export class AggregatorProcess {
   constructor(
     private readonly env: Record<string, string>,
     readonly port: number,
-    logPath?: string,
+    private readonly logPath?: string,
     private readonly nodeArgs: string[] = [],
   ) {
     this.log = logPath ? createWriteStream(logPath, { flags: 'a' }) : null;
@@ -91,7 +128,7 @@ export class AggregatorProcess {
   async waitReady(timeoutMs = 30_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     while (Date.now() < deadline) {
-      if (!this.running) throw new Error(`aggregator exited before ready: ${String(await this.exited)}`);
+      if (!this.running) throw new Error(`aggregator exited before ready: ${String(await this.exited)}${await this.logTail()}`);
       try {
         const response = await fetch(`http://127.0.0.1:${this.port}/readyz`, { signal: AbortSignal.timeout(1000) });
         if (response.status === 200) return;
@@ -101,6 +138,14 @@ export class AggregatorProcess {
       await sleep(100);
     }
     throw new Error(`aggregator not ready after ${timeoutMs} ms`);
+  }
+
+  /** The end of the child's log (where a start-up failure says why), for error messages. */
+  private async logTail(): Promise<string> {
+    if (!this.logPath) return ' (no log kept: pass a log path to see why)';
+    await sleep(200); // let the piped output reach the file
+    const lines = readFileSync(this.logPath, 'utf8').trimEnd().split('\n');
+    return `; last lines of ${this.logPath}:\n${lines.slice(-LOG_TAIL_LINES).join('\n')}`;
   }
 
   /** kill -9: no chance to finish anything. */
