@@ -6,6 +6,9 @@ import { join } from 'node:path';
 import { PROJECT_ROOT } from './run-context.js';
 import { processTreeUsage, type ProcessUsage } from './process-usage.js';
 
+// Below the ephemeral range: the swarm's own connections cannot take the port before a role binds it.
+export { freePort } from '../../test/support/free-port.js';
+
 export interface RoleProcess {
   readonly role: string;
   readonly pid: number;
@@ -93,17 +96,4 @@ export async function stopRoles(roles: RoleProcess[], say: (message: string) => 
     const result = await role.stop().catch((error: unknown) => String(error));
     say(`${role.role} (pid ${role.pid}) stopped: ${result}`);
   }
-}
-
-/** A free TCP port on 127.0.0.1 (bind to 0, read it, close). */
-export async function freePort(): Promise<number> {
-  const { createServer } = await import('node:net');
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
 }
