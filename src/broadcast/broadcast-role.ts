@@ -1,5 +1,5 @@
 // `tally broadcast`: one process when the target client count fits in one, otherwise a node:cluster
-// of ceil(TALLY_BROADCAST_TARGET_CLIENTS / 18,000) processes on one shared port. A bench starts it
+// of ceil(TALLY_BROADCAST_TARGET_CLIENTS / 16,000) processes on one shared port. A bench starts it
 // with environment variables alone and waits for the log line "broadcast cluster listening"
 // (or "broadcast listening" for a single process).
 import type { TallyConfig } from '../config.js';

@@ -28,6 +28,12 @@ import { SurveyCatalog } from './survey-catalog.js';
 /** Sockets kept beyond the SSE cap for JSON, metrics and health requests before the kernel-level refusal. */
 const NON_STREAM_SOCKETS = 512;
 const SWEEP_EVERY_MS = 60_000;
+/**
+ * Pending connections the kernel queues before this process accepts them (capped by
+ * net.core.somaxconn, 4096 here). Node's default 511 overflowed when thousands of clients connected
+ * at once while a fan-out held the process: dropped SYNs retry after 1 s, 3 s, 7 s.
+ */
+const LISTEN_BACKLOG = 4096;
 
 export interface BroadcastServerOptions {
   /** How snapshots reach clients: `socket` (default, shared Buffer) or `plugin` (fastify-sse-v2 per client). */
@@ -79,7 +85,7 @@ export async function startBroadcastServer(config: TallyConfig, options: Broadca
   registerResultsRoute(app, board);
   registerDashboardRoute(app);
 
-  await app.listen({ host: config.host, port: config.ports.broadcast });
+  await app.listen({ host: config.host, port: config.ports.broadcast, backlog: LISTEN_BACKLOG });
   app.server.maxConnections = settings.maxConnections + NON_STREAM_SOCKETS;
   const port = (app.server.address() as AddressInfo).port;
   window.start();
