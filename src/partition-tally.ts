@@ -7,6 +7,7 @@
 // Values are absolute, never increments, so republishing is harmless; the Lua script below only
 // replaces a partial with one of a higher nextOffset, so a late or zombie writer cannot go back.
 import { createHash } from 'node:crypto';
+import { setOwn } from './own-keys.js';
 
 export interface OptionCounts {
   /** question id → option id → votes */
@@ -58,7 +59,7 @@ return 1
 
 function sortedObject<T>(record: Record<string, T>, mapValue: (value: T) => unknown): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const key of Object.keys(record).sort()) out[key] = mapValue(record[key] as T);
+  for (const key of Object.keys(record).sort()) setOwn(out, key, mapValue(record[key] as T));
   return out;
 }
 
@@ -75,11 +76,11 @@ export function talliesDigest(partials: Iterable<Pick<SurveyPartial, 'surveyId' 
   const bySurvey: Record<string, unknown> = {};
   const list = [...partials].sort((a, b) => (a.surveyId < b.surveyId ? -1 : a.surveyId > b.surveyId ? 1 : 0));
   for (const partial of list) {
-    bySurvey[partial.surveyId] = {
+    setOwn(bySurvey, partial.surveyId, {
       responses: partial.responses,
       votes: canonicalCounts(partial.votes),
       regions: sortedObject(partial.regions, (region) => ({ responses: region.responses, votes: canonicalCounts(region.votes) })),
-    };
+    });
   }
   return createHash('sha256').update(JSON.stringify(bySurvey)).digest('hex');
 }

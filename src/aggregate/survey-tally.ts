@@ -1,6 +1,7 @@
 // One survey's counts in one partition, as kept in memory and stored under t:<survey> in RocksDB.
 // Plain objects on purpose: they serialize to JSON for RocksDB, Redis and the checkpoint digest
-// without a conversion step.
+// without a conversion step. Ids come from votes, so keys go through own-keys.ts.
+import { addCount, ownOrCreate } from '../own-keys.js';
 import { RECENT_MINUTES, type OptionCounts, type RegionTally, type SurveyPartial } from '../partition-tally.js';
 
 export interface SurveyTally {
@@ -17,15 +18,12 @@ export function emptySurveyTally(): SurveyTally {
 
 /** votes[question][option] += 1 for every option. */
 export function countOptions(counts: OptionCounts, questionId: string, options: readonly string[]): void {
-  const question = counts[questionId] ?? (counts[questionId] = {});
-  for (let i = 0; i < options.length; i++) {
-    const option = options[i]!;
-    question[option] = (question[option] ?? 0) + 1;
-  }
+  const question = ownOrCreate(counts, questionId, () => ({}));
+  for (let i = 0; i < options.length; i++) addCount(question, options[i]!, 1);
 }
 
 export function regionOf(tally: SurveyTally, region: string): RegionTally {
-  return tally.regions[region] ?? (tally.regions[region] = { responses: 0, votes: {} });
+  return ownOrCreate(tally.regions, region, () => ({ responses: 0, votes: {} }));
 }
 
 /** Minute buckets of one survey; the partial carries the RECENT_MINUTES newest ones. */
