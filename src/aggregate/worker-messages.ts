@@ -14,6 +14,8 @@
 //   confirm-checkpoints (row is in PostgreSQL) ─▶  delete the pending rows
 //   close ──────────────────────────────────────▶  close RocksDB (another thread/process may open it)
 
+import type { AuditCheckpoint } from '../db/audit-checkpoint.js';
+
 /** Values shared by all workers of one aggregator process (piscina workerData). */
 export interface WorkerSettings {
   dataDir: string;
@@ -26,16 +28,8 @@ export interface WorkerSettings {
   logLevel: string;
 }
 
-/** A checkpoint row, exactly the columns of audit_checkpoints (offsets as decimal strings). */
-export interface CheckpointRow {
-  topic: string;
-  partition: number;
-  firstOffset: string;
-  lastOffset: string;
-  records: string;
-  chainHead: string;
-  talliesDigest: string;
-}
+/** A checkpoint row, exactly the columns of audit_checkpoints. */
+export type CheckpointRow = AuditCheckpoint;
 
 export interface OutcomeCounts {
   accepted: number;
