@@ -1,11 +1,10 @@
 // Operations: /readyz follows the real dependencies. Redis: a private redis-server of this test,
 // stopped and started again. Kafka: the stack's broker is frozen with SIGSTOP and thawed with
 // SIGCONT (stopping it for real would cost every later test a broker restart).
-// Needs: the full local stack (Kafka pid in .stack/pids/kafka.pid), redis-server on PATH.
+// Needs: the full local stack with its Kafka broker running on this machine, redis-server on PATH.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { connect } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { start as startIngest } from '../../src/ingest/ingest-role.js';
@@ -26,6 +25,13 @@ async function startRedis(port: number): Promise<ChildProcess> {
     if (listening) return redis;
   }
   throw new Error('private redis-server did not start');
+}
+
+/** The pid of the local Kafka broker serving the configured brokers (whoever started it). */
+function localBrokerPid(): number {
+  const out = execFileSync('pgrep', ['-f', 'kafka\\.Kafka .*server\\.properties'], { encoding: 'utf8' }).trim().split('\n');
+  assert.equal(out.length, 1, `exactly one local Kafka broker process (found: ${out.join(', ')})`);
+  return Number(out[0]);
 }
 
 async function readiness(url: string): Promise<{ status: number; checks: Record<string, string> }> {
@@ -49,7 +55,7 @@ test('/readyz turns unready when Redis or Kafka stops and ready again when it re
   const config = testConfig('readiness', { TALLY_REDIS_URL: `redis://127.0.0.1:${redisPort}` });
   const ingest = await startIngest(config);
   const url = ingest.addresses[0]!;
-  const kafkaPid = Number(readFileSync(new URL('../../../.stack/pids/kafka.pid', import.meta.url), 'utf8'));
+  const kafkaPid = localBrokerPid();
   try {
     await eventually(url, 200, 'initially');
 
