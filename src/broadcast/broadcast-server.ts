@@ -89,7 +89,7 @@ export async function startBroadcastServer(config: TallyConfig, options: Broadca
   app.server.maxConnections = settings.maxConnections + NON_STREAM_SOCKETS;
   const port = (app.server.address() as AddressInfo).port;
   window.start();
-  const heartbeat = setInterval(() => hub!.heartbeat(), settings.heartbeatMs);
+  const heartbeat = setInterval(() => hub!.heartbeat(Date.now() - settings.heartbeatMs), settings.heartbeatMs);
   const sweep = setInterval(() => board.sweep((surveyId) => hub!.subscriberCount(surveyId) > 0, Date.now()), SWEEP_EVERY_MS);
   sweep.unref();
   logger.info({ host: config.host, port, windowMs: settings.windowMs, maxConnections: settings.maxConnections, maxPerIp: settings.maxPerIp }, 'broadcast listening');

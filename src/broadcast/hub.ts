@@ -15,6 +15,8 @@ export interface FanoutResult {
 
 export class Hub {
   private readonly bySurvey = new Map<string, Set<Subscriber>>();
+  /** epoch ms of each survey's latest broadcast: its subscribers were written to then. */
+  private readonly lastBroadcastAt = new Map<string, number>();
   private count = 0;
 
   constructor(
@@ -44,7 +46,10 @@ export class Hub {
     const set = this.bySurvey.get(subscriber.surveyId);
     if (!set?.delete(subscriber)) return;
     this.count -= 1;
-    if (set.size === 0) this.bySurvey.delete(subscriber.surveyId);
+    if (set.size === 0) {
+      this.bySurvey.delete(subscriber.surveyId);
+      this.lastBroadcastAt.delete(subscriber.surveyId);
+    }
   }
 
   broadcast(surveyId: string, frame: SnapshotFrame): FanoutResult {
@@ -54,6 +59,7 @@ export class Hub {
     let dropped = 0;
     const set = this.bySurvey.get(surveyId);
     if (set) {
+      this.lastBroadcastAt.set(surveyId, Date.now());
       for (const subscriber of set) {
         const delivery = subscriber.offer(frame);
         if (delivery === 'written') written += 1;
@@ -73,8 +79,17 @@ export class Hub {
     return { written, skipped, dropped, seconds };
   }
 
-  heartbeat(): void {
-    for (const set of this.bySurvey.values()) for (const subscriber of set) subscriber.heartbeat();
+  /**
+   * Heartbeats for the subscribers of surveys that broadcast nothing since `quietSince` (epoch ms).
+   * A survey that broadcast since then wrote to every one of its subscribers (or they still hold
+   * unsent bytes), and the new ones got the current snapshot on joining: none of them is idle. At
+   * 250,000 clients a heartbeat round to everyone costs as much as a snapshot round.
+   */
+  heartbeat(quietSince: number): void {
+    for (const [surveyId, set] of this.bySurvey) {
+      if ((this.lastBroadcastAt.get(surveyId) ?? 0) > quietSince) continue;
+      for (const subscriber of set) subscriber.heartbeat();
+    }
   }
 
   drop(subscriber: Subscriber, reason: DropReason): void {
