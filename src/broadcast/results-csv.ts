@@ -1,5 +1,6 @@
 // The CSV export of (filtered) results: one row per option and region. The row with an empty
 // `region` is the all-regions total; per-region rows follow (only the filtered region, if any).
+import { ownValue } from '../own-keys.js';
 import type { FilteredResults } from './results-filter.js';
 
 const HEADER = ['survey_id', 'question_id', 'question', 'option_id', 'option', 'region', 'votes'];
@@ -21,7 +22,7 @@ export function resultsCsv(results: FilteredResults): string {
       const row = (region: string, votes: number) =>
         [results.survey.id, question.id, question.title, option.id, option.text, region, votes].map(cell).join(',');
       if (onlyRegion === undefined) lines.push(row('', option.votes));
-      for (const region of regionNames) lines.push(row(region, results.regions[region]!.votes[question.id]?.[option.id] ?? 0));
+      for (const region of regionNames) lines.push(row(region, ownValue(ownValue(results.regions[region]!.votes, question.id) ?? {}, option.id) ?? 0));
     }
   }
   return `${lines.join('\r\n')}\r\n`;

@@ -1,5 +1,6 @@
 // Filters of the JSON/CSV results: one region (counts of that region only), some questions, some
 // options. The result keeps the snapshot's shape, so a filtered answer reads like a full one.
+import { ownValue, setOwn } from '../own-keys.js';
 import { TallyError } from '../errors.js';
 import type { QuestionResult, RegionResult, SurveySnapshot } from './snapshot.js';
 
@@ -27,13 +28,13 @@ export function filterResults(snapshot: SurveySnapshot, filter: ResultsFilter): 
     if (!knownOptions.has(id)) throw new TallyError('TALLY_ERR_VALIDATION', `option ${id} is not in survey ${snapshot.survey.id}`);
   }
 
-  const regionResult: RegionResult | undefined = region === undefined ? undefined : (snapshot.regions[region] ?? { totalResponses: 0, votes: {} });
+  const regionResult: RegionResult | undefined = region === undefined ? undefined : (ownValue(snapshot.regions, region) ?? { totalResponses: 0, votes: {} });
   const questions: QuestionResult[] = [];
   for (const question of snapshot.questions) {
     if (questionSet && !questionSet.has(question.id)) continue;
     const options = question.options
       .filter((option) => !optionSet || optionSet.has(option.id))
-      .map((option) => (regionResult ? { ...option, votes: regionResult.votes[question.id]?.[option.id] ?? 0 } : option));
+      .map((option) => (regionResult ? { ...option, votes: ownValue(ownValue(regionResult.votes, question.id) ?? {}, option.id) ?? 0 } : option));
     if (optionSet && options.length === 0) continue;
     questions.push({ ...question, options });
   }
@@ -41,17 +42,20 @@ export function filterResults(snapshot: SurveySnapshot, filter: ResultsFilter): 
   const keep = (result: RegionResult): RegionResult => {
     const votes: RegionResult['votes'] = {};
     for (const question of questions) {
-      const counted = result.votes[question.id];
+      const counted = ownValue(result.votes, question.id);
       if (!counted) continue;
       const kept: { [optionId: string]: number } = {};
-      for (const option of question.options) if (counted[option.id] !== undefined) kept[option.id] = counted[option.id]!;
-      votes[question.id] = kept;
+      for (const option of question.options) {
+        const count = ownValue(counted, option.id);
+        if (count !== undefined) setOwn(kept, option.id, count);
+      }
+      setOwn(votes, question.id, kept);
     }
     return { totalResponses: result.totalResponses, votes };
   };
   const regions: SurveySnapshot['regions'] = {};
-  if (region !== undefined) regions[region] = keep(regionResult!);
-  else for (const name in snapshot.regions) regions[name] = keep(snapshot.regions[name]!);
+  if (region !== undefined) setOwn(regions, region, keep(regionResult!));
+  else for (const name in snapshot.regions) setOwn(regions, name, keep(snapshot.regions[name]!));
 
   return {
     ...snapshot,

@@ -3,6 +3,7 @@
 // The JSON shape is documented in src/broadcast/README.md; it follows the management API's
 // "Get Survey Results" shape (survey, totalResponses, questions[].options[].votes) and adds
 // regions, minutes, watermark and snapshotId beside it.
+import { addCount, ownOrCreate, ownValue } from '../own-keys.js';
 import type { OptionCounts, SurveyPartial } from '../partition-tally.js';
 import type { SurveyMetadata } from './survey-metadata.js';
 
@@ -58,8 +59,8 @@ export interface SurveySnapshot {
 function addCounts(into: OptionCounts, from: OptionCounts): void {
   for (const questionId in from) {
     const options = from[questionId]!;
-    const target = (into[questionId] ??= {});
-    for (const optionId in options) target[optionId] = (target[optionId] ?? 0) + options[optionId]!;
+    const target = ownOrCreate(into, questionId, () => ({}));
+    for (const optionId in options) addCount(target, optionId, options[optionId]!);
   }
 }
 
@@ -86,7 +87,7 @@ export function buildSnapshot(metadata: SurveyMetadata, partials: Iterable<Surve
     addCounts(votes, partial.votes);
     for (const region in partial.regions) {
       const source = partial.regions[region]!;
-      const target = (regions[region] ??= { totalResponses: 0, votes: {} });
+      const target = ownOrCreate(regions, region, () => ({ totalResponses: 0, votes: {} }));
       target.totalResponses += source.responses;
       addCounts(target.votes, source.votes);
     }
@@ -100,13 +101,13 @@ export function buildSnapshot(metadata: SurveyMetadata, partials: Iterable<Surve
   }
 
   const questions: QuestionResult[] = metadata.questions.map((question) => {
-    const counted = votes[question.id] ?? {};
+    const counted = ownValue(votes, question.id) ?? {};
     const options: OptionResult[] = question.options.map((option) => ({
       id: option.id,
       text: option.text,
       image: option.image,
       order: option.order,
-      votes: counted[option.id] ?? 0,
+      votes: ownValue(counted, option.id) ?? 0,
     }));
     const listed = new Set(question.options.map((option) => option.id));
     const unlisted = Object.keys(counted).filter((id) => !listed.has(id)).sort(compareIds);

@@ -96,6 +96,10 @@ test('filters: by region, by question, by option', async () => {
 
   const nowhere = (await getJson('?region=Atlantis')).body as SurveySnapshot;
   assert.equal(nowhere.totalResponses, 0, 'a region without votes counts zero');
+  for (const name of ['constructor', '__proto__', 'toString']) {
+    const inherited = await getJson(`?region=${name}`);
+    assert.equal((inherited.body as SurveySnapshot).totalResponses, 0, `region named ${name} counts zero, not an error`);
+  }
 
   const q2 = (await getJson(`?question=${ids.q2}`)).body as SurveySnapshot;
   assert.deepEqual(q2.questions.map((q) => q.id), [ids.q2]);

@@ -45,3 +45,15 @@ test('a frame is one SSE event whose data is the snapshot JSON, even with newlin
   assert.equal(event.data, frame.json);
   assert.equal(JSON.parse(event.data!).survey.title, 'Line one\nline two');
 });
+
+test('ids named like Object.prototype members merge as ordinary ids (partials arrive as JSON)', () => {
+  const fromJson = (p: ReturnType<typeof partial>) => JSON.parse(JSON.stringify(p)) as ReturnType<typeof partial>;
+  const votes = { '1': { __proto__: 2, constructor: 1 } as Record<string, number> };
+  Object.defineProperty(votes['1'], '__proto__', { value: 2, enumerable: true, writable: true, configurable: true });
+  const regions = { constructor: { responses: 3, votes } };
+  const snapshot = buildSnapshot(metadata, [fromJson(partial('7', 0, 5, { votes, regions })), fromJson(partial('7', 1, 5, { votes, regions }))], 1000);
+  const unlisted = snapshot.questions[0]!.options.filter((o) => o.text === null).map((o) => [o.id, o.votes]).sort();
+  assert.deepEqual(unlisted, [['__proto__', 4], ['constructor', 2]]);
+  const region = Object.getOwnPropertyDescriptor(snapshot.regions, 'constructor')!.value as { totalResponses: number };
+  assert.equal(region.totalResponses, 6);
+});
