@@ -1,17 +1,12 @@
 // Reading `audit_checkpoints` (src/db/migrations.ts, migration 2; append-only). The aggregator
 // writes them; the verifier and the public audit API only read. int64 columns stay decimal
 // strings so no offset is ever rounded.
+import type { AuditCheckpoint } from '../db/audit-checkpoint.js';
 import type { Pool } from '../db/postgres.js';
 
-export interface Checkpoint {
+/** A stored checkpoint: the row plus its id (insertion order) and creation time. */
+export interface Checkpoint extends AuditCheckpoint {
   id: string;
-  topic: string;
-  partition: number;
-  firstOffset: string;
-  lastOffset: string;
-  records: string;
-  chainHead: string;
-  talliesDigest: string;
   createdAt: string;
 }
 
