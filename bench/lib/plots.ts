@@ -14,18 +14,18 @@ export interface Plot {
 
 export type Row = Record<string, number | string>;
 
+/** What every plot shares: size, background, title and data. */
+function frame(title: string, rows: Row[]) {
+  return { $schema: 'https://vega.github.io/schema/vega-lite/v5.json', title, width: 640, height: 280, background: 'white', data: { values: rows } };
+}
+
 /** A line per series: x and y are field names of the rows; `series` names the colour field. */
 export function linePlot(name: string, title: string, rows: Row[], x: { field: string; title: string }, y: { field: string; title: string }, series?: string): Plot {
   return {
     name,
     title,
     spec: {
-      $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
-      title,
-      width: 640,
-      height: 280,
-      background: 'white',
-      data: { values: rows },
+      ...frame(title, rows),
       mark: { type: 'line', point: rows.length <= 60 },
       encoding: {
         x: { field: x.field, type: 'quantitative', title: x.title },
@@ -55,12 +55,7 @@ export function latencyCdfPlot(name: string, title: string, histograms: Record<s
     name,
     title,
     spec: {
-      $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
-      title,
-      width: 640,
-      height: 280,
-      background: 'white',
-      data: { values: rows },
+      ...frame(title, rows),
       mark: { type: 'line', interpolate: 'step-after' },
       encoding: {
         x: {
