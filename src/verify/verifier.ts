@@ -272,16 +272,21 @@ async function compareLive(
   const compared = new Set<string>();
   let checked = 0;
   let matched = 0;
-
-  for (const { live, snapshot } of observations) {
+  /** Counts a live partial as compared (false: skipped, it names no recounted survey). */
+  const admit = (live: { surveyId: string; partition: number }): boolean => {
     if (!seen.has(live.surveyId)) {
       skipped.add(live.surveyId);
-      continue;
+      return false;
     }
     compared.add(live.surveyId);
     checked += 1;
     const check = checks.get(live.partition);
     if (check !== undefined) check.liveChecked += 1;
+    return true;
+  };
+
+  for (const { live, snapshot } of observations) {
+    if (!admit(live)) continue;
     const found = liveDifferences(snapshot, live.partial);
     if (found.length === 0) {
       matched += 1;
@@ -291,15 +296,8 @@ async function compareLive(
   }
 
   for (const live of unprobed) {
-    if (!seen.has(live.surveyId)) {
-      skipped.add(live.surveyId);
-      continue;
-    }
-    compared.add(live.surveyId);
-    checked += 1;
-    const check = checks.get(live.partition);
-    if (check !== undefined) check.liveChecked += 1;
-    const end = check?.end;
+    if (!admit(live)) continue;
+    const end = checks.get(live.partition)?.end;
     const offset = live.partial?.nextOffset ?? '0';
     if (live.partial === null || live.problem !== null) {
       differences.push({ kind: 'live-unreadable', partition: live.partition, offset, surveyId: live.surveyId, detail: live.problem ?? 'unreadable' });
