@@ -13,11 +13,9 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
-import { createKafka, ensureTopics, Partitioners } from '../../src/kafka.js';
 import { createLogger } from '../../src/logger.js';
+import { openDrillClients } from './support/drill-clients.js';
 import { createPool } from '../../src/db/postgres.js';
-import { surveyHashKey } from '../../src/partition-tally.js';
-import { VoteCodec } from '../../src/vote-codec.js';
 import { partitionStatusKey, type PartitionStatus } from '../../src/aggregate/tally-publisher.js';
 import { DLQ_HEADER_OFFSET, DLQ_HEADER_PARTITION, DLQ_HEADER_REASON } from '../../src/aggregate/dlq-producer.js';
 import type { OutcomeCounts } from '../../src/aggregate/worker-messages.js';
@@ -81,16 +79,9 @@ export async function runCrashDrill(options: CrashDrillOptions): Promise<CrashDr
   const topic = config.kafka.votesTopic;
   const logDir = options.logDir ?? mkdtempSync(join(tmpdir(), 'tally-crash-logs-'));
   const logger = createLogger('crash-drill', config);
-  const kafka = createKafka(config, 'crash-drill', logger);
-  const admin = kafka.admin();
-  await admin.connect();
-  await ensureTopics(admin, config);
-  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
-  await producer.connect();
-  const redis = new Redis(config.redisUrl);
+  const clients = await openDrillClients(config, 'crash-drill', logger);
+  const { kafka, admin, producer, redis, codec } = clients;
   const pg = createPool(config.postgres.url, 1);
-  const codec = new VoteCodec(config.registryUrl, topic);
-  await codec.register();
   const generator = new VoteGenerator(
     {
       runTag: topic,
@@ -214,11 +205,7 @@ export async function runCrashDrill(options: CrashDrillOptions): Promise<CrashDr
     await secondary.crash();
     primary.close();
     secondary.close();
-    await producer.disconnect();
-    await admin.deleteTopics({ topics: [topic, config.kafka.dlqTopic] }).catch(() => undefined);
-    await admin.disconnect();
-    await redis.del(...generator.surveyIds.map(surveyHashKey), partitionStatusKey(topic));
-    redis.disconnect();
+    await clients.close(generator.surveyIds);
     await pg.end();
   }
 }

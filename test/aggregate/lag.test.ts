@@ -5,14 +5,10 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
-import { Redis } from 'ioredis';
-import { createKafka, ensureTopics, Partitioners } from '../../src/kafka.js';
 import { createLogger } from '../../src/logger.js';
-import { surveyHashKey } from '../../src/partition-tally.js';
-import { VoteCodec } from '../../src/vote-codec.js';
+import { openDrillClients } from './support/drill-clients.js';
 import { start } from '../../src/aggregate/aggregate-role.js';
 import { collectLag, formatLagTable } from '../../src/aggregate/lag-command.js';
-import { partitionStatusKey } from '../../src/aggregate/tally-publisher.js';
 import { VoteGenerator } from '../../bench/aggregate/vote-generator.js';
 import { testConfig } from '../support/test-config.js';
 import { logEnds, produceRecords, waitCaughtUp } from './support/vote-log.js';
@@ -49,15 +45,8 @@ function lagMetric(metrics: string): Map<number, number> {
 }
 
 test('paused aggregator: metric, `tally lag` and the Kafka tool agree on the lag', { timeout: 90_000 }, async () => {
-  const kafka = createKafka(config, 'lag-test', createLogger('test', config));
-  const admin = kafka.admin();
-  await admin.connect();
-  await ensureTopics(admin, config);
-  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
-  await producer.connect();
-  const redis = new Redis(config.redisUrl);
-  const codec = new VoteCodec(config.registryUrl, topic);
-  await codec.register();
+  const clients = await openDrillClients(config, 'lag-test', createLogger('test', config));
+  const { admin, producer, redis, codec } = clients;
   const generator = new VoteGenerator(
     { runTag: topic, surveys: 4, zipfExponent: 0.5, questions: 2, options: 3, duplicateRatio: 0.1, invalidRatio: 0, followUpRatio: 0, hotShards: 3, regions: ['EU'], seed: 3 },
     { schemaId: codec.id, encode: (vote) => codec.encode(vote) },
@@ -114,10 +103,6 @@ test('paused aggregator: metric, `tally lag` and the Kafka tool agree on the lag
     for (const row of stopped.partitions) assert.deepEqual(toolStopped.get(row.partition), [String(row.nextOffset), String(row.logEnd), '0']);
   } finally {
     if (!closed) await aggregator.close();
-    await producer.disconnect();
-    await admin.deleteTopics({ topics: [topic, config.kafka.dlqTopic] }).catch(() => undefined);
-    await admin.disconnect();
-    await redis.del(...generator.surveyIds.map(surveyHashKey), partitionStatusKey(topic));
-    redis.disconnect();
+    await clients.close(generator.surveyIds);
   }
 });

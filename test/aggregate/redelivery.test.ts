@@ -4,15 +4,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { Redis } from 'ioredis';
-import { createKafka, ensureTopics, Partitioners } from '../../src/kafka.js';
 import { createLogger } from '../../src/logger.js';
+import { openDrillClients } from './support/drill-clients.js';
 import { createPool } from '../../src/db/postgres.js';
-import { surveyHashKey, talliesDigest } from '../../src/partition-tally.js';
-import { VoteCodec } from '../../src/vote-codec.js';
+import { talliesDigest } from '../../src/partition-tally.js';
 import { readPartitionState } from '../../src/aggregate/partition-state-reader.js';
 import { partitionDir } from '../../src/aggregate/partition-store.js';
-import { partitionStatusKey } from '../../src/aggregate/tally-publisher.js';
 import { VoteGenerator } from '../../bench/aggregate/vote-generator.js';
 import { diffTallies, formatDifferences } from '../../bench/aggregate/tally-diff.js';
 import { testConfig } from '../support/test-config.js';
@@ -23,16 +20,9 @@ const config = testConfig('redelivery', { TALLY_VOTES_PARTITIONS: '3', TALLY_CHE
 const topic = config.kafka.votesTopic;
 
 test('group offsets reset to 0 while stopped: nothing is counted twice, new records still count', { timeout: 90_000 }, async () => {
-  const kafka = createKafka(config, 'redelivery-test', createLogger('test', config));
-  const admin = kafka.admin();
-  await admin.connect();
-  await ensureTopics(admin, config);
-  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
-  await producer.connect();
-  const redis = new Redis(config.redisUrl);
+  const clients = await openDrillClients(config, 'redelivery-test', createLogger('test', config));
+  const { admin, producer, redis, codec } = clients;
   const pg = createPool(config.postgres.url, 1);
-  const codec = new VoteCodec(config.registryUrl, topic);
-  await codec.register();
   const generator = new VoteGenerator(
     { runTag: topic, surveys: 3, zipfExponent: 1, questions: 2, options: 3, duplicateRatio: 0.1, invalidRatio: 0.02, followUpRatio: 0.05, hotShards: 2, regions: ['EU', 'NA'], seed: 42 },
     { schemaId: codec.id, encode: (vote) => codec.encode(vote) },
@@ -93,11 +83,7 @@ test('group offsets reset to 0 while stopped: nothing is counted twice, new reco
     }
   } finally {
     await aggregator.crash();
-    await producer.disconnect();
-    await admin.deleteTopics({ topics: [topic, config.kafka.dlqTopic] }).catch(() => undefined);
-    await admin.disconnect();
-    await redis.del(...generator.surveyIds.map(surveyHashKey), partitionStatusKey(topic));
-    redis.disconnect();
+    await clients.close(generator.surveyIds);
     await pg.end();
   }
 });
