@@ -4,4 +4,5 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 bash scripts/setup.sh >&2
-exec node dist/bench/bench-cli.js "$@"
+# One benchmark at a time on this machine, and never beside the integration tests.
+exec bash scripts/machine-lock.sh node dist/bench/bench-cli.js "$@"
