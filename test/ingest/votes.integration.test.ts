@@ -1,3 +1,4 @@
+// Integration: Kafka, registry, PostgreSQL, Redis
 // Acceptance: create → publish → vote → the record is in the votes topic on its survey key's
 // partition, decodable with the registered schema; every rejection has its code; retries with an
 // Idempotency-Key yield one record; hot surveys spread over their shard keys; a failed Kafka send

@@ -1,3 +1,4 @@
+// Integration: Kafka, registry, PostgreSQL, Redis
 // Acceptance: a second aggregator instance (its own data dir, like another machine) joins the group
 // mid-stream and leaves again; partitions move both ways (rebuilt by replay, or continued from an
 // older local offset) and the tallies stay exact.

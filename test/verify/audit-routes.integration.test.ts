@@ -1,3 +1,4 @@
+// Integration: PostgreSQL
 // GET /v1/audit/checkpoints on a bare Fastify app with `inject`, against the real PostgreSQL.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';

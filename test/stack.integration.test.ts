@@ -1,12 +1,9 @@
-// Integration: every real component of the stack is reachable through the project's own clients.
-// Needs: Kafka, Apicurio Registry, PostgreSQL, Redis (stack/stack.sh up), and RocksDB (embedded).
+// Integration: Kafka, registry, PostgreSQL, Redis
+// Every service of the stack is reachable through the project's own clients (RocksDB, embedded,
+// is checked by the unit test rocksdb-worker.test.ts).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
-import { Piscina } from 'piscina';
 import { Redis } from 'ioredis';
 import { createKafka, ensureTopics } from '../src/kafka.js';
 import { createLogger } from '../src/logger.js';
@@ -76,16 +73,5 @@ test('Redis: a round trip through ioredis', async () => {
     await redis.del(key);
   } finally {
     redis.disconnect();
-  }
-});
-
-test('RocksDB: a synced write batch read back from a worker thread', async () => {
-  const pool = new Piscina({ filename: new URL('./fixtures/rocksdb-worker.js', import.meta.url).href, maxThreads: 1 });
-  try {
-    const dir = mkdtempSync(join(tmpdir(), 'tally-rocks-'));
-    const entries = { 'offset': '17', 'count:q1:o1': '3' };
-    assert.deepEqual(await pool.run({ dir, entries }), entries);
-  } finally {
-    await pool.destroy();
   }
 });

@@ -1,3 +1,4 @@
+// Integration: Kafka, registry, PostgreSQL, Redis
 // Acceptance: records below the offset stored in RocksDB are never counted again, even when Kafka
 // would redeliver them (the group's committed offset reset to 0 while the aggregator is stopped).
 // Also checks the checkpoint rows of the graceful stops: contiguous ranges, digests of the state.

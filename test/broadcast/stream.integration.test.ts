@@ -1,4 +1,5 @@
-// Integration: the SSE stream against real Redis and PostgreSQL. Partials are written with the
+// Integration: PostgreSQL, Redis
+// The SSE stream against real Redis and PostgreSQL. Partials are written with the
 // aggregator's own Lua script (the contract), read back by a raw HTTP client parsing SSE frames.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';

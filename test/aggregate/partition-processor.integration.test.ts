@@ -1,3 +1,4 @@
+// Integration: Redis
 // The batch path of one partition without Kafka (real RocksDB and Redis): redelivered records
 // are skipped, a batch starting past the stored offset is refused, one-vote rules hold across
 // batches, and a reopened partition continues from its stored state.

@@ -1,3 +1,4 @@
+// Integration: Kafka
 // The batched producer on real Kafka: many concurrent votes go out in few producer.send calls
 // (each at most maxBatch), every vote learns its exact partition and offset, and close() sends
 // what is still queued before disconnecting.

@@ -1,6 +1,7 @@
+// Integration: Kafka, registry, PostgreSQL, Redis, Prometheus
 // Operations: a real Prometheus server (Debian's `prometheus`) scrapes /metrics of every role and
-// the consumer-lag series is queryable. Needs: the full local stack, /usr/bin/prometheus
-// (installed by scripts/test.sh when missing).
+// the consumer-lag series is queryable. /usr/bin/prometheus is installed by scripts/test.sh when
+// missing.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';

@@ -1,4 +1,5 @@
-// Integration: a client that stops reading skips snapshots instead of queueing them, does not
+// Integration: PostgreSQL, Redis
+// A client that stops reading skips snapshots instead of queueing them, does not
 // delay the other clients, and is dropped with reason "slow" once it stays behind.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';

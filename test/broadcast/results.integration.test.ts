@@ -1,4 +1,5 @@
-// Integration: GET /v1/surveys/:id/results (JSON, the latest snapshot; filters; CSV export) over a
+// Integration: PostgreSQL, Redis
+// GET /v1/surveys/:id/results (JSON, the latest snapshot; filters; CSV export) over a
 // hot survey whose votes are spread over several partitions.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';

@@ -1,3 +1,4 @@
+// Integration: PostgreSQL, Redis, Chromium
 // The dashboard in a real headless browser (Debian's chromium driven by playwright-core): it loads,
 // shows the survey, follows partials as they arrive, shows a reconnect while the broadcaster
 // restarts, and leaves a screenshot in dist/test-results/ (gitignored) for a human to look at.

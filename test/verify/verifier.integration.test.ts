@@ -1,4 +1,5 @@
-// Integration: a known stream produced to a real topic (VoteCodec + kafkajs), checkpoints in the
+// Integration: Kafka, registry, PostgreSQL, Redis
+// A known stream produced to a real topic (VoteCodec + kafkajs), checkpoints in the
 // real PostgreSQL and live partials in the real Redis, all written here by hand from the counting
 // rules; `verify` must accept the honest history and name every tampering.
 import { after, before, test } from 'node:test';

@@ -1,4 +1,5 @@
-// Integration: `tally broadcast` started with environment variables alone runs a node:cluster of
+// Integration: PostgreSQL, Redis
+// `tally broadcast` started with environment variables alone runs a node:cluster of
 // ceil(target / 16,000) processes on one port, logs when it listens, feeds every process from
 // Redis, answers /metrics with the cluster-wide sum, and replaces a worker that dies.
 import { after, before, test } from 'node:test';

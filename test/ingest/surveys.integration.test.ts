@@ -1,3 +1,4 @@
+// Integration: Kafka, registry, PostgreSQL, Redis
 // Survey management through the HTTP API on the real PostgreSQL: create, PUT update semantics,
 // publish/finish/delete lifecycle, public read, results from the live partials in Redis, and the
 // admin-token checks (401/403).

@@ -1,3 +1,4 @@
+// Integration: Kafka, registry, PostgreSQL, Redis
 // Limits and bad input: rate limits per IP and per voter (429 + Retry-After, counted in Redis), a
 // burst of malformed bodies (all 4xx with a catalogue code; the server keeps serving), body size
 // (413) over a real socket, overload (503), and Kafka / registry unreachable (503 fast).

@@ -1,3 +1,4 @@
+// Integration: Kafka, registry
 // Schema evolution: a record written with an older registered version of the vote schema (fewer
 // fields) still decodes with VoteCodec / VoteDecoder, after ingest registered the current one
 // under the same subject; and the registry refuses an incompatible change (BACKWARD, set by the

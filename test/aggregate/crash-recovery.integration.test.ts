@@ -1,3 +1,4 @@
+// Integration: Kafka, registry, PostgreSQL, Redis
 // Acceptance: kill -9 the aggregator (a child process) at random moments while votes stream in;
 // the final tallies in Redis and in RocksDB equal the generator's expected counts exactly.
 import { test } from 'node:test';

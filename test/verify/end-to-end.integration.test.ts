@@ -1,3 +1,4 @@
+// Integration: Kafka, registry, PostgreSQL, Redis
 // End to end against the real aggregator: produce a stream, run `tally aggregate` as a child
 // process until it has caught up, stop it with SIGTERM (its final checkpoints), then
 // `tally verify` must pass, and fail once a checkpoint row or a live tally is tampered with.

@@ -1,5 +1,5 @@
+// Integration: Kafka, registry, PostgreSQL, Redis
 // The public API (`tally ingest`) serves the verify role's GET /v1/audit/checkpoints.
-// Needs: the full local stack (PostgreSQL for checkpoints; Kafka, registry, Redis for ingest).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { start } from '../../src/ingest/ingest-role.js';

@@ -1,3 +1,4 @@
+// Integration: Kafka, registry, PostgreSQL, Redis
 // `tally ingest` as a process would run it: start(config) listens, is ready, takes a vote over
 // HTTP, and closes gracefully (twice is fine). Extra plugins can be registered before listening.
 import { test } from 'node:test';

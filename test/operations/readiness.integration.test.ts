@@ -1,7 +1,8 @@
+// Integration: Kafka, registry, PostgreSQL, Redis, redis-server
 // Operations: /readyz follows the real dependencies. Redis: a private redis-server of this test,
 // stopped and started again. Kafka: the stack's broker is frozen with SIGSTOP and thawed with
 // SIGCONT (stopping it for real would cost every later test a broker restart).
-// Needs: the full local stack with its Kafka broker running on this machine, redis-server on PATH.
+// Needs redis-server on PATH.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';

@@ -1,4 +1,5 @@
-// Integration: the per-IP and per-process caps on open streams refuse with a status, a code and
+// Integration: PostgreSQL, Redis
+// The per-IP and per-process caps on open streams refuse with a status, a code and
 // Retry-After, and free their slot when a stream closes. Clients come from several 127.0.0.x addresses.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';

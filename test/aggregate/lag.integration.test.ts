@@ -1,3 +1,4 @@
+// Integration: Kafka, registry, PostgreSQL, Redis, Kafka's CLI tools (.stack/kafka)
 // Acceptance: with the aggregator paused and known extra records, the lag metric, `tally lag` and
 // Kafka's own consumer-group tool all report log end − processed offset, partition by partition.
 import { test } from 'node:test';

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# `npm run test:unit`: the unit layer (test/**/<name>.test.ts), every file at once, no service.
+# Builds first (installing the Node dependencies if missing) but brings up no stack, installs no
+# Debian package and runs no migration. Every TALLY_* service address points at a closed port, so a
+# unit test that quietly needs Kafka, the registry, PostgreSQL or Redis fails loudly (connection
+# refused) instead of passing because the machine happens to run them. Extra arguments go to
+# `node --test`.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+bash scripts/setup.sh build
+closed=127.0.0.1:1 # port 1 (tcpmux) is not served here: connect() is refused at once
+export TALLY_ENV=test TALLY_LOG_LEVEL="${TALLY_LOG_LEVEL:-warn}" \
+  TALLY_KAFKA_BROKERS="$closed" \
+  TALLY_REGISTRY_URL="http://$closed/apis/ccompat/v7" \
+  TALLY_PG_URL="postgres://tally_app:tally_app@$closed/tally" \
+  TALLY_PG_ADMIN_URL="postgres://tally_admin:tally_admin@$closed/tally" \
+  TALLY_REDIS_URL="redis://$closed"
+mapfile -t files < <(find dist/test -name '*.test.js' ! -name '*.integration.test.js' | sort)
+echo "[test:unit] ${#files[@]} unit test files, all services unreachable on purpose"
+# --test-timeout bounds each test file (Node 20 applies it to the file as a whole too).
+exec node --test --test-concurrency=4 --test-timeout=20000 --test-reporter=spec "$@" "${files[@]}"
