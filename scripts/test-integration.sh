@@ -21,6 +21,8 @@ bash scripts/setup.sh services
 export TALLY_ENV=test TALLY_LOG_LEVEL="${TALLY_LOG_LEVEL:-warn}"
 mapfile -t files < <(find dist/test -name '*.integration.test.js' | sort)
 echo "[test:integration] ${#files[@]} integration test files, one at a time"
-# --test-timeout: no test can hang the run. Node 20 applies it to each test file as a whole too, so
-# it is sized for the slowest file (the crash drill), with room for a loaded machine.
-exec node --test --test-concurrency=1 --test-timeout=600000 --test-reporter=spec "$@" "${files[@]}"
+# Nothing can hang the run: --test-timeout bounds every test (Node 20 applies it to each test file
+# as a whole too, so it is sized for the slowest file, the crash drill, with room for a loaded
+# machine); --test-force-exit ends a file's process once its tests are done, even if a failed test
+# left a handle open (a client, a timer) that would keep it alive.
+exec node --test --test-concurrency=1 --test-timeout=600000 --test-force-exit --test-reporter=spec "$@" "${files[@]}"

@@ -18,5 +18,6 @@ export TALLY_ENV=test TALLY_LOG_LEVEL="${TALLY_LOG_LEVEL:-warn}" \
   TALLY_REDIS_URL="redis://$closed"
 mapfile -t files < <(find dist/test -name '*.test.js' ! -name '*.integration.test.js' | sort)
 echo "[test:unit] ${#files[@]} unit test files, all services unreachable on purpose"
-# --test-timeout bounds each test file (Node 20 applies it to the file as a whole too).
-exec node --test --test-concurrency=4 --test-timeout=20000 --test-reporter=spec "$@" "${files[@]}"
+# --test-timeout bounds each test (Node 20: each file as a whole too); --test-force-exit ends a
+# file's process once its tests are done, even if a failed test left a handle open.
+exec node --test --test-concurrency=4 --test-timeout=20000 --test-force-exit --test-reporter=spec "$@" "${files[@]}"
