@@ -5,8 +5,9 @@
 // RocksDB state must equal the expected counts exactly, the DLQ must hold every invalid record,
 // a graceful SIGTERM must exit 0, and every checkpoint's chain head must match the log.
 //
-// Reusable: the test suite runs it with ~40,000 votes; the bench can run it with 200,000
-// (`runCrashDrill({ votes: 200_000, ... })`, compiled to dist/test/aggregate/crash-drill.js).
+// Reusable: crash-recovery.integration.test.ts runs it with 30,000 votes and 5 kills,
+// rebalance.integration.test.ts with 20,000 and a second instance; smoke-drill.ts runs it at any
+// size from the command line (compiled to dist/test/aggregate/).
 // Optionally a second aggregator instance (own data dir = another machine) joins mid-stream and
 // leaves again, which moves partitions both ways.
 import { mkdtempSync, readFileSync } from 'node:fs';
@@ -22,9 +23,11 @@ import type { OutcomeCounts } from '../../src/aggregate/worker-messages.js';
 import { VoteGenerator, type GeneratedRecord } from '../../bench/aggregate/vote-generator.js';
 import { Prng } from '../../bench/lib/prng.js';
 import { diffTallies, formatDifferences, type CountDifference } from '../../bench/aggregate/tally-diff.js';
-import { testConfig } from '../support/test-config.js';
-import { AggregatorProcess, envOf, freePort } from './support/aggregator-process.js';
-import { chainHeads, produceRecords, readTopic, redisTallies, rocksdbTotals, waitCaughtUp } from './support/vote-log.js';
+import { envOf, testConfig } from '../support/test-config.js';
+import { AggregatorProcess, freePort } from './support/aggregator-process.js';
+import { chainHeads, produceRecords, readTopic, redisTallies, rocksdbTotals } from './support/vote-log.js';
+import { storedOffsets, waitCaughtUp } from '../support/caught-up.js';
+import { sleep, waitFor, WaitTimeout } from '../support/wait.js';
 
 export interface CrashDrillOptions {
   votes: number;
@@ -65,7 +68,6 @@ export interface CrashDrillReport {
   secondInstancePartitions: number[];
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const REGIONS = ['EU', 'NA', 'SA', 'APAC'];
 const CHUNK = 250;
 
@@ -154,7 +156,7 @@ export async function runCrashDrill(options: CrashDrillOptions): Promise<CrashDr
     await Promise.all([production, killer]);
     if (secondary.running) await secondary.stop();
     if (!primary.running) await primary.start();
-    await waitCaughtUp(admin, redis, topic, 120_000);
+    await waitCaughtUp(admin, topic, storedOffsets(redis, topic), { timeoutMs: 120_000 });
     say(`caught up after ${kills} kills`);
 
     const expected = generator.expected;
@@ -210,14 +212,17 @@ export async function runCrashDrill(options: CrashDrillOptions): Promise<CrashDr
   }
 }
 
-/** Waits until the process `pid` has written at least one batch (its name in a partition status). */
+/**
+ * Waits until the process `pid` has written at least one batch (its name in a partition status), at
+ * most `timeoutMs`: a process with nothing left to write (the stream is over) is killed anyway.
+ */
 async function waitForWriter(redis: Redis, topic: string, pid: number, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const statuses = Object.values(await redis.hgetall(partitionStatusKey(topic)));
-    if (statuses.some((json) => (JSON.parse(json) as PartitionStatus).instance.endsWith(`:${pid}`))) return;
-    await sleep(50);
-  }
+  await waitFor(
+    async () => Object.values(await redis.hgetall(partitionStatusKey(topic))).some((json) => (JSON.parse(json) as PartitionStatus).instance.endsWith(`:${pid}`)),
+    { timeoutMs, what: `a batch written by aggregator pid ${pid}` },
+  ).catch((error: unknown) => {
+    if (!(error instanceof WaitTimeout)) throw error;
+  });
 }
 
 /** Every partition a process logged as assigned to it. */

@@ -12,12 +12,12 @@ import { start } from '../../src/aggregate/aggregate-role.js';
 import { collectLag, formatLagTable } from '../../src/aggregate/lag-command.js';
 import { VoteGenerator } from '../../bench/aggregate/vote-generator.js';
 import { testConfig } from '../support/test-config.js';
-import { logEnds, produceRecords, waitCaughtUp } from './support/vote-log.js';
+import { produceRecords } from './support/vote-log.js';
+import { committedOffsets, logEnds, waitCaughtUp } from '../support/caught-up.js';
 
 const config = testConfig('lag', { TALLY_VOTES_PARTITIONS: '3' });
 const topic = config.kafka.votesTopic;
 const KAFKA_LIBS = fileURLToPath(new URL('../../../.stack/kafka/libs/*', import.meta.url));
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Kafka's own view: partition → [current offset, log end, lag] from ConsumerGroupCommand --describe. */
 async function kafkaToolLag(): Promise<Map<number, [string, string, string]>> {
@@ -47,18 +47,23 @@ function lagMetric(metrics: string): Map<number, number> {
 
 test('paused aggregator: metric, `tally lag` and the Kafka tool agree on the lag', { timeout: 90_000 }, async () => {
   const clients = await openDrillClients(config, 'lag-test', createLogger('test', config));
-  const { admin, producer, redis, codec } = clients;
+  const { admin, producer, codec } = clients;
   const generator = new VoteGenerator(
     { runTag: topic, surveys: 4, zipfExponent: 0.5, questions: 2, options: 3, duplicateRatio: 0.1, invalidRatio: 0, followUpRatio: 0, hotShards: 3, regions: ['EU'], seed: 3 },
     { schemaId: codec.id, encode: (vote) => codec.encode(vote) },
   );
   const aggregator = await start(config);
+  // Committed offsets: the aggregator commits after its durable write, its Redis status and its
+  // in-memory position (the lag metric's source), so a commit at the log end means all three are there.
+  const committed = committedOffsets(admin, config.kafka.consumerGroup, topic);
   let closed = false;
   try {
     await produceRecords(producer, topic, generator.nextBatch(2000));
-    await waitCaughtUp(admin, redis, topic, 60_000);
+    await waitCaughtUp(admin, topic, committed, { timeoutMs: 60_000 });
+    // Nothing is in flight (every record is processed and committed), and a paused consumer is
+    // handed no further batch: kafkajs drops fetched data of paused partitions.
     aggregator.pause();
-    await sleep(1000); // let an in-flight fetch finish
+    const before = await logEnds(admin, topic);
 
     // Known extra records: partition p gets 10 * (p + 1).
     const extra = new Map([0, 1, 2].map((p) => [p, 10 * (p + 1)]));
@@ -66,8 +71,8 @@ test('paused aggregator: metric, `tally lag` and the Kafka tool agree on the lag
       const records = generator.nextBatch(count);
       await producer.send({ topic, acks: -1, messages: records.map((r) => ({ key: r.key, value: r.value, partition })) });
     }
-    await sleep(1000);
     const ends = await logEnds(admin, topic);
+    assert.deepEqual(new Map([...ends].map(([p, end]) => [p, end - before.get(p)!])), extra, 'the extra records are in the log (acks -1)');
 
     await aggregator.refreshLag();
     const address = aggregator.addresses[0]!;
@@ -90,7 +95,7 @@ test('paused aggregator: metric, `tally lag` and the Kafka tool agree on the lag
     }
 
     aggregator.resume();
-    await waitCaughtUp(admin, redis, topic, 60_000);
+    await waitCaughtUp(admin, topic, committed, { timeoutMs: 60_000 });
     await aggregator.refreshLag();
     const caughtUp = lagMetric(await (await fetch(`${address}/metrics`)).text());
     assert.deepEqual([...caughtUp.values()], [0, 0, 0]);

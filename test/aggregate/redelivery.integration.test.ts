@@ -13,9 +13,10 @@ import { readPartitionState } from '../../src/aggregate/partition-state-reader.j
 import { partitionDir } from '../../src/aggregate/partition-store.js';
 import { VoteGenerator } from '../../bench/aggregate/vote-generator.js';
 import { diffTallies, formatDifferences } from '../../bench/aggregate/tally-diff.js';
-import { testConfig } from '../support/test-config.js';
-import { AggregatorProcess, envOf, freePort } from './support/aggregator-process.js';
-import { produceRecords, redisTallies, rocksdbTotals, waitCaughtUp } from './support/vote-log.js';
+import { envOf, testConfig } from '../support/test-config.js';
+import { AggregatorProcess, freePort } from './support/aggregator-process.js';
+import { produceRecords, redisTallies, rocksdbTotals } from './support/vote-log.js';
+import { storedOffsets, waitCaughtUp } from '../support/caught-up.js';
 
 const config = testConfig('redelivery', { TALLY_VOTES_PARTITIONS: '3', TALLY_CHECKPOINT_EVERY: '1000' });
 const topic = config.kafka.votesTopic;
@@ -32,7 +33,7 @@ test('group offsets reset to 0 while stopped: nothing is counted twice, new reco
   try {
     await produceRecords(producer, topic, generator.nextBatch(5000));
     await aggregator.start();
-    await waitCaughtUp(admin, redis, topic, 60_000);
+    await waitCaughtUp(admin, topic, storedOffsets(redis, topic), { timeoutMs: 60_000 });
     assert.equal(await aggregator.stop(), 0);
     const before = await rocksdbTotals(config.aggregate.dataDir, topic);
     assert.deepEqual(before.outcomes, generator.expected.outcomes);
@@ -45,7 +46,7 @@ test('group offsets reset to 0 while stopped: nothing is counted twice, new reco
 
     await produceRecords(producer, topic, generator.nextBatch(1000));
     await aggregator.start();
-    await waitCaughtUp(admin, redis, topic, 60_000);
+    await waitCaughtUp(admin, topic, storedOffsets(redis, topic), { timeoutMs: 60_000 });
     const differences = diffTallies(generator.expected.surveys, await redisTallies(redis, generator.surveyIds));
     assert.deepEqual(differences, [], formatDifferences(differences));
     assert.equal(await aggregator.stop(), 0);

@@ -10,8 +10,8 @@ import { createLogger } from '../../src/logger.js';
 import { VoteCodec } from '../../src/vote-codec.js';
 import { partitionStatusKey, type PartitionStatus } from '../../src/aggregate/tally-publisher.js';
 import { VoteGenerator, type GeneratedRecord } from '../../bench/aggregate/vote-generator.js';
-import { testConfig } from '../support/test-config.js';
-import { AggregatorProcess, envOf, freePort } from './support/aggregator-process.js';
+import { envOf, testConfig } from '../support/test-config.js';
+import { AggregatorProcess, freePort } from './support/aggregator-process.js';
 
 /** Mean records per batch, batch and write time, from the aggregator's histograms (sum / count). */
 function batchSummary(metrics: string): string {

@@ -11,6 +11,7 @@ import { Redis } from 'ioredis';
 import { createPool } from '../../src/db/postgres.js';
 import { processCountFor } from '../../src/broadcast/broadcast-cluster.js';
 import { testConfig } from '../support/test-config.js';
+import { waitFor, within } from '../support/wait.js';
 import { openSse, type SseStream } from './support/sse-client.js';
 import { createSurvey, deleteSurvey, partial, publishPartial, type CreatedSurvey } from './support/survey-fixtures.js';
 
@@ -41,16 +42,6 @@ function socketCount(pid: number): number {
   return sockets;
 }
 
-async function until<T>(probe: () => T | undefined, timeoutMs: number, what: string): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
-
 before(async () => {
   survey = await createSurvey(pool, 'Cluster test', [{ title: 'Pick one', options: ['A', 'B'] }]);
   primary = spawn(process.execPath, [CLI, 'broadcast'], {
@@ -64,7 +55,7 @@ before(async () => {
     pending = lines.pop()!;
     for (const line of lines) if (line.startsWith('{')) logLines.push(JSON.parse(line) as Record<string, unknown>);
   });
-  const listening = await until(() => logLines.find((line) => line.msg === 'broadcast cluster listening'), 20_000, 'the cluster to listen');
+  const listening = await waitFor(() => logLines.find((line) => line.msg === 'broadcast cluster listening'), { timeoutMs: 30_000, what: 'the cluster to log that it listens' });
   port = listening.port as number;
 });
 
@@ -72,7 +63,7 @@ after(async () => {
   for (const s of open) s.close();
   if (primary.exitCode === null) {
     primary.kill('SIGTERM');
-    await new Promise((resolve) => primary.once('exit', resolve));
+    await within(new Promise((resolve) => primary.once('exit', resolve)), { timeoutMs: 30_000, what: 'the cluster primary to exit after SIGTERM' });
   }
   await deleteSurvey(pool, redis, survey.id);
   await pool.end();
@@ -99,7 +90,7 @@ test('two workers share the port; every one of them delivers snapshots; /metrics
   assert.ok(workers.every((pid, i) => socketCount(pid) > before[i]!), 'each worker accepted streams');
   for (const s of open) await s.next((e) => e.event === 'snapshot');
   await publishPartial(redis, partial(survey.id, 0, 11, { responses: 11, votes: { [survey.questions[0]!.id]: { [survey.questions[0]!.options[0]!.id]: 11 } } }));
-  await Promise.all(open.map((s) => s.next((e) => e.event === 'snapshot' && e.id === '11', 3000)));
+  await Promise.all(open.map((s) => s.next((e) => e.event === 'snapshot' && e.id === '11', 10_000)));
   const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
   assert.match(metrics, new RegExp(`^tally_sse_clients\\{[^}]*\\} ${open.length}$`, 'm'), 'clients of both workers, summed');
   const snapshotsSent = Number(/^tally_snapshots_sent_total\{[^}]*\} (\d+)/m.exec(metrics)?.[1]);
@@ -109,8 +100,8 @@ test('two workers share the port; every one of them delivers snapshots; /metrics
 test('a worker killed with SIGKILL is replaced; its clients reconnect to the cluster', async () => {
   const [victim] = childPids(primary.pid!);
   process.kill(victim!, 'SIGKILL');
-  await until(() => (childPids(primary.pid!).length === 2 && !childPids(primary.pid!).includes(victim!) ? true : undefined), 10_000, 'a replacement worker');
-  await until(() => (logLines.filter((line) => line.msg === 'broadcast listening').length === 3 ? true : undefined), 10_000, 'the replacement to listen');
+  await waitFor(() => childPids(primary.pid!).length === 2 && !childPids(primary.pid!).includes(victim!), { timeoutMs: 20_000, what: 'a replacement worker' });
+  await waitFor(() => logLines.filter((line) => line.msg === 'broadcast listening').length === 3, { timeoutMs: 20_000, what: 'the replacement to log that it listens' });
   const s = await openSse(`http://127.0.0.1:${port}/v1/surveys/${survey.id}/results/stream`);
   open.push(s);
   assert.equal((await s.next((e) => e.event === 'snapshot')).id, '11');

@@ -3,38 +3,16 @@
 // Retry-After, and free their slot when a stream closes. Clients come from several 127.0.0.x addresses.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Redis } from 'ioredis';
-import { createPool } from '../../src/db/postgres.js';
-import { startBroadcastServer, type RunningBroadcastServer } from '../../src/broadcast/broadcast-server.js';
-import { testConfig } from '../support/test-config.js';
-import { openSse, type SseStream } from './support/sse-client.js';
-import { createSurvey, deleteSurvey, type CreatedSurvey } from './support/survey-fixtures.js';
+import { waitFor } from '../support/wait.js';
+import { broadcastFixture } from './support/broadcast-fixture.js';
+import type { SseStream } from './support/sse-client.js';
 
-const config = testConfig('broadcast-limits', { TALLY_SSE_MAX_PER_IP: '2', TALLY_SSE_MAX_CONNECTIONS: '3' });
-const pool = createPool(config.postgres.url, 2);
-const redis = new Redis(config.redisUrl);
-let server: RunningBroadcastServer;
-let survey: CreatedSurvey;
-const open: SseStream[] = [];
+const fx = broadcastFixture('broadcast-limits', { TALLY_SSE_MAX_PER_IP: '2', TALLY_SSE_MAX_CONNECTIONS: '3' });
 
-before(async () => {
-  survey = await createSurvey(pool, 'Limits test', [{ title: 'Pick one', options: ['A', 'B'] }]);
-  server = await startBroadcastServer(config);
-});
+before(() => fx.setUp('Limits test', [{ title: 'Pick one', options: ['A', 'B'] }]));
+after(() => fx.tearDown());
 
-after(async () => {
-  for (const s of open) s.close();
-  await server.close();
-  await deleteSurvey(pool, redis, survey.id);
-  await pool.end();
-  redis.disconnect();
-});
-
-async function connect(localAddress: string): Promise<SseStream> {
-  const s = await openSse(`http://127.0.0.1:${server.port}/v1/surveys/${survey.id}/results/stream`, { localAddress });
-  open.push(s);
-  return s;
-}
+const connect = (localAddress: string): Promise<SseStream> => fx.openStream({ localAddress });
 
 test('the per-IP cap refuses with 429 TALLY_ERR_SSE_PER_IP and Retry-After', async () => {
   assert.equal((await connect('127.0.0.1')).status, 200);
@@ -52,13 +30,14 @@ test('the per-process cap refuses with 503 TALLY_ERR_SSE_CAPACITY and Retry-Afte
   assert.equal(JSON.parse(refused.body).code, 'TALLY_ERR_SSE_CAPACITY');
   assert.ok(Number(refused.headers['retry-after']) > 0);
 
-  const first = open[0]!;
+  const first = fx.streams[0]!;
   first.close();
   await first.closed;
-  await new Promise((resolve) => setTimeout(resolve, 50));
+  // The server frees the slot when it sees the close, a moment after the client's.
+  await waitFor(() => fx.server.hub.size === 2, { timeoutMs: 10_000, what: 'the server to release the closed stream (2 left in the hub)' });
   assert.equal((await connect('127.0.0.3')).status, 200);
 
-  const text = await server.metrics.metrics();
+  const text = await fx.server.metrics.metrics();
   assert.match(text, /^tally_sse_connections_refused_total\{reason="per_ip"[^}]*\} 1$/m);
   assert.match(text, /^tally_sse_connections_refused_total\{reason="capacity"[^}]*\} 1$/m);
   assert.match(text, /^tally_sse_clients\{[^}]*\} 3$/m);

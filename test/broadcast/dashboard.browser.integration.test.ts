@@ -7,29 +7,23 @@ import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Redis } from 'ioredis';
 import { chromium, type BrowserContext } from 'playwright-core';
-import { createPool } from '../../src/db/postgres.js';
-import { startBroadcastServer, type RunningBroadcastServer } from '../../src/broadcast/broadcast-server.js';
-import { testConfig } from '../support/test-config.js';
-import { createSurvey, deleteSurvey, partial, publishPartial, type CreatedSurvey } from './support/survey-fixtures.js';
+import { sleep } from '../support/wait.js';
+import { broadcastFixture } from './support/broadcast-fixture.js';
+import { partial, publishPartial } from './support/survey-fixtures.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const SCREENSHOT_DIR = new URL('../../test-results/', import.meta.url); // dist/test-results/
-const config = testConfig('broadcast-dashboard', { TALLY_WINDOW_MS: '200' });
-const pool = createPool(config.postgres.url, 2);
-const redis = new Redis(config.redisUrl);
+const fx = broadcastFixture('broadcast-dashboard', { TALLY_WINDOW_MS: '200' });
+const { redis } = fx;
 const userDataDir = mkdtempSync(join(tmpdir(), 'tally-chromium-'));
-let server: RunningBroadcastServer;
 let browser: BrowserContext;
-let survey: CreatedSurvey;
 
 before(async () => {
-  survey = await createSurvey(pool, 'Elections Survey', [
+  await fx.setUp('Elections Survey', [
     { title: 'Who would you vote for president?', options: ['Homer Simpson', 'Ned Flanders', 'Marge Simpson'] },
     { title: 'Who would you vote for minister?', options: ['Montgomery Burns', 'Sideshow Bob'] },
   ]);
-  server = await startBroadcastServer(config);
   // A fresh user data dir per run (a persistent context is how playwright takes one).
   browser = await chromium.launchPersistentContext(userDataDir, {
     executablePath: CHROMIUM,
@@ -40,10 +34,7 @@ before(async () => {
 
 after(async () => {
   await browser?.close();
-  await server?.close();
-  await deleteSurvey(pool, redis, survey.id);
-  await pool.end();
-  redis.disconnect();
+  await fx.tearDown();
   rmSync(userDataDir, { recursive: true, force: true });
 });
 
@@ -51,7 +42,8 @@ test('the dashboard shows live counts, follows partials, and shows reconnecting 
   const page = await browser.newPage();
   const pageErrors: string[] = [];
   page.on('pageerror', (error) => pageErrors.push(error.message));
-  await page.goto(`http://127.0.0.1:${server.port}/dashboard/${survey.id}`);
+  const { survey } = fx;
+  await page.goto(fx.url(`/dashboard/${survey.id}`));
   await page.waitForFunction(() => document.getElementById('status')?.textContent === 'live');
   assert.equal(await page.textContent('#title'), 'Elections Survey');
   assert.equal(await page.textContent('#total'), '0');
@@ -60,14 +52,14 @@ test('the dashboard shows live counts, follows partials, and shows reconnecting 
   const [homer, ned, marge] = president!.options;
   const [burns, bob] = minister!.options;
   // Votes/minute reads the last complete minute: keep the minute from turning during the checks.
-  if (60_000 - (Date.now() % 60_000) < 5000) await new Promise((resolve) => setTimeout(resolve, 60_000 - (Date.now() % 60_000) + 50));
+  if (60_000 - (Date.now() % 60_000) < 5000) await sleep(60_000 - (Date.now() % 60_000) + 50);
   const minute = Math.floor(Date.now() / 60000);
   await publishPartial(redis, partial(survey.id, 0, 1200, {
     responses: 1200,
     votes: { [president!.id]: { [homer!.id]: 610, [ned!.id]: 420, [marge!.id]: 170 }, [minister!.id]: { [burns!.id]: 500, [bob!.id]: 650 } },
     minutes: { [String(minute - 2)]: 300, [String(minute - 1)]: 480, [String(minute)]: 420 },
   }));
-  await page.waitForFunction(() => document.getElementById('total')?.textContent === '1,200', undefined, { timeout: 5000 });
+  await page.waitForFunction(() => document.getElementById('total')?.textContent === '1,200', undefined, { timeout: 20_000 });
   assert.equal(await page.textContent('#rate'), '480', 'votes in the last complete minute');
   const homerRow = `[data-option-id="${homer!.id}"]`;
   assert.equal(await page.textContent(`${homerRow} .votes`), '610');
@@ -75,7 +67,7 @@ test('the dashboard shows live counts, follows partials, and shows reconnecting 
 
   // A second partition of the same survey adds to the counts.
   await publishPartial(redis, partial(survey.id, 1, 300, { responses: 300, votes: { [president!.id]: { [ned!.id]: 300 } }, minutes: { [String(minute)]: 300 } }));
-  await page.waitForFunction(() => document.getElementById('total')?.textContent === '1,500', undefined, { timeout: 5000 });
+  await page.waitForFunction(() => document.getElementById('total')?.textContent === '1,500', undefined, { timeout: 20_000 });
   assert.equal(await page.textContent(`[data-option-id="${ned!.id}"] .votes`), '720');
   assert.ok(await page.$eval(`[data-option-id="${ned!.id}"]`, (row) => row.classList.contains('leading')), 'the leading option is highlighted');
 
@@ -86,13 +78,13 @@ test('the dashboard shows live counts, follows partials, and shows reconnecting 
   t.diagnostic(`screenshot: ${screenshot.pathname}`);
 
   // The broadcaster restarts on the same port: the page shows it, then comes back live by itself.
-  const port = server.port;
-  await server.close();
-  await page.waitForFunction(() => document.getElementById('status')?.textContent !== 'live', undefined, { timeout: 5000 });
+  const port = fx.server.port;
+  await fx.server.close();
+  await page.waitForFunction(() => document.getElementById('status')?.textContent !== 'live', undefined, { timeout: 20_000 });
   const during = await page.textContent('#status');
   assert.match(String(during), /reconnecting|offline/);
-  server = await startBroadcastServer({ ...config, ports: { ...config.ports, broadcast: port } });
-  await page.waitForFunction(() => document.getElementById('status')?.textContent === 'live', undefined, { timeout: 10_000 });
+  await fx.startServer({ ...fx.config, ports: { ...fx.config.ports, broadcast: port } });
+  await page.waitForFunction(() => document.getElementById('status')?.textContent === 'live', undefined, { timeout: 20_000 });
   assert.equal(await page.textContent('#total'), '1,500');
   assert.deepEqual(pageErrors, []);
 });

@@ -3,28 +3,24 @@
 // hot survey whose votes are spread over several partitions.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Redis } from 'ioredis';
-import { createPool } from '../../src/db/postgres.js';
-import { startBroadcastServer, type RunningBroadcastServer } from '../../src/broadcast/broadcast-server.js';
 import type { SurveySnapshot } from '../../src/broadcast/snapshot.js';
-import { testConfig } from '../support/test-config.js';
+import { broadcastFixture } from './support/broadcast-fixture.js';
 import { openSse } from './support/sse-client.js';
-import { createSurvey, deleteSurvey, partial, publishPartial, type CreatedSurvey } from './support/survey-fixtures.js';
+import { partial, publishPartial } from './support/survey-fixtures.js';
 
 const WINDOW_MS = 100;
-const config = testConfig('broadcast-results', { TALLY_WINDOW_MS: String(WINDOW_MS) });
-const pool = createPool(config.postgres.url, 2);
-const redis = new Redis(config.redisUrl);
-let server: RunningBroadcastServer;
-let survey: CreatedSurvey;
+const fx = broadcastFixture('broadcast-results', { TALLY_WINDOW_MS: String(WINDOW_MS) });
+const { redis } = fx;
 let base: string;
 let ids: { q1: string; q2: string; homer: string; ned: string; burns: string; bob: string };
 
 before(async () => {
-  survey = await createSurvey(pool, 'Elections, "2025"', [
+  // The partials are in Redis before the server starts: it loads them, no window involved.
+  await fx.setUp('Elections, "2025"', [
     { title: 'Who would you vote for president?', options: [{ text: 'Homer Simpson', image: 'https://example.com/homer.jpg' }, 'Ned Flanders'] },
     { title: 'Who would you vote for minister?', options: ['Montgomery Burns', '=Sideshow Bob'] },
-  ]);
+  ], { startServer: false });
+  const { survey } = fx;
   const [q1, q2] = survey.questions;
   ids = { q1: q1!.id, q2: q2!.id, homer: q1!.options[0]!.id, ned: q1!.options[1]!.id, burns: q2!.options[0]!.id, bob: q2!.options[1]!.id };
   // A hot survey (shards: 3): its voters spread over partitions 1, 2 and 4.
@@ -41,16 +37,11 @@ before(async () => {
   await publishPartial(redis, partial(survey.id, 4, 7, {
     responses: 40, votes: { [Q1]: { [homer]: 20, [ned]: 20 }, [Q2]: { [burns]: 25, [bob]: 15 } }, minutes: { '29000002': 40 }, lastCastAt: 1_740_000_050_000,
   }));
-  server = await startBroadcastServer(config);
-  base = `http://127.0.0.1:${server.port}/v1/surveys/${survey.id}/results`;
+  await fx.startServer();
+  base = fx.url(`/v1/surveys/${survey.id}/results`);
 });
 
-after(async () => {
-  await server.close();
-  await deleteSurvey(pool, redis, survey.id);
-  await pool.end();
-  redis.disconnect();
-});
+after(() => fx.tearDown());
 
 async function getJson(query = ''): Promise<{ status: number; body: any }> {
   const response = await fetch(`${base}${query}`);
@@ -61,7 +52,7 @@ test('the merged snapshot sums every partition of a hot survey and exposes the w
   const { status, body } = await getJson();
   assert.equal(status, 200);
   const snapshot = body as SurveySnapshot;
-  assert.deepEqual(snapshot.survey, { id: survey.id, title: 'Elections, "2025"', status: 'published' });
+  assert.deepEqual(snapshot.survey, { id: fx.survey.id, title: 'Elections, "2025"', status: 'published' });
   assert.equal(snapshot.totalResponses, 150);
   assert.deepEqual(
     snapshot.questions.map((q) => [q.id, q.order, q.options.map((o) => [o.id, o.text, o.votes])]),
@@ -123,26 +114,26 @@ test('CSV export: totals and per-region rows, quoted, filterable', async () => {
   const response = await fetch(`${base}?format=csv`);
   assert.equal(response.status, 200);
   assert.match(String(response.headers.get('content-type')), /^text\/csv/);
-  assert.match(String(response.headers.get('content-disposition')), new RegExp(`survey-${survey.id}-results\\.csv`));
+  assert.match(String(response.headers.get('content-disposition')), new RegExp(`survey-${fx.survey.id}-results\\.csv`));
   const lines = (await response.text()).trimEnd().split('\r\n');
   assert.equal(lines[0], 'survey_id,question_id,question,option_id,option,region,votes');
   assert.equal(lines.length, 1 + 4 * 3, 'one total row and one row per region for each option');
-  assert.ok(lines.includes(`${survey.id},${ids.q1},Who would you vote for president?,${ids.homer},Homer Simpson,,85`));
-  assert.ok(lines.includes(`${survey.id},${ids.q1},Who would you vote for president?,${ids.homer},Homer Simpson,US,20`));
-  assert.ok(lines.includes(`${survey.id},${ids.q2},Who would you vote for minister?,${ids.bob},'=Sideshow Bob,,55`), 'formula-like cells are defused');
+  assert.ok(lines.includes(`${fx.survey.id},${ids.q1},Who would you vote for president?,${ids.homer},Homer Simpson,,85`));
+  assert.ok(lines.includes(`${fx.survey.id},${ids.q1},Who would you vote for president?,${ids.homer},Homer Simpson,US,20`));
+  assert.ok(lines.includes(`${fx.survey.id},${ids.q2},Who would you vote for minister?,${ids.bob},'=Sideshow Bob,,55`), 'formula-like cells are defused');
 
   const eu = (await (await fetch(`${base}?format=csv&region=EU&question=${ids.q1}`)).text()).trimEnd().split('\r\n');
   assert.deepEqual(eu.slice(1).map((line) => line.split(',').slice(-2).join(',')), ['EU,10', 'EU,5']);
 });
 
 test('an unknown survey is a 404 with a code', async () => {
-  const response = await fetch(`http://127.0.0.1:${server.port}/v1/surveys/999999999999/results`);
+  const response = await fetch(fx.url('/v1/surveys/999999999999/results'));
   assert.equal(response.status, 404);
   assert.equal(((await response.json()) as { code: string }).code, 'TALLY_ERR_SURVEY_NOT_FOUND');
 });
 
 test('readiness reports Redis and PostgreSQL', async () => {
-  const response = await fetch(`http://127.0.0.1:${server.port}/readyz`);
+  const response = await fetch(fx.url('/readyz'));
   assert.equal(response.status, 200);
   assert.deepEqual(await response.json(), { status: 'ready', checks: { redis: 'up', postgres: 'up' } });
 });

@@ -4,9 +4,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { start } from '../../src/ingest/ingest-role.js';
 import { createPool } from '../../src/db/postgres.js';
-import { createKafka } from '../../src/kafka.js';
-import { createLogger } from '../../src/logger.js';
 import { testConfig } from '../support/test-config.js';
+import { deleteTestTopics } from '../support/test-topics.js';
 
 test('tally ingest serves the audit checkpoints with query filters', async () => {
   const config = testConfig('audit-mount');
@@ -30,9 +29,6 @@ test('tally ingest serves the audit checkpoints with query filters', async () =>
   } finally {
     await ingest.close();
     await pool.end();
-    const admin = createKafka(config, 'audit-mount-test', createLogger('test', config)).admin();
-    await admin.connect();
-    await admin.deleteTopics({ topics: [config.kafka.votesTopic, config.kafka.dlqTopic] }).catch(() => undefined);
-    await admin.disconnect();
+    await deleteTestTopics(config);
   }
 });

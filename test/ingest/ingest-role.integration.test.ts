@@ -5,9 +5,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { start, startIngest } from '../../src/ingest/ingest-role.js';
 import { mintToken } from '../../src/ingest/tokens.js';
-import { createKafka } from '../../src/kafka.js';
-import { createLogger } from '../../src/logger.js';
 import { testConfig } from '../support/test-config.js';
+import { deleteTestTopics } from '../support/test-topics.js';
 import { sampleSurvey } from './support/ingest-harness.js';
 
 test('start() serves the API on the configured port and closes gracefully', async () => {
@@ -35,10 +34,7 @@ test('start() serves the API on the configured port and closes gracefully', asyn
   } finally {
     await running.close();
     await running.close();
-    const admin = createKafka(config, 'test-cleanup', createLogger('test', config)).admin();
-    await admin.connect();
-    await admin.deleteTopics({ topics: [config.kafka.votesTopic, config.kafka.dlqTopic] });
-    await admin.disconnect();
+    await deleteTestTopics(config);
   }
 });
 
@@ -57,9 +53,6 @@ test('startIngest registers extra route plugins before listening', async () => {
     assert.deepEqual(await response.json(), { checkpoints: [] });
   } finally {
     await running.close();
-    const admin = createKafka(config, 'test-cleanup', createLogger('test', config)).admin();
-    await admin.connect();
-    await admin.deleteTopics({ topics: [config.kafka.votesTopic, config.kafka.dlqTopic] });
-    await admin.disconnect();
+    await deleteTestTopics(config);
   }
 });

@@ -6,6 +6,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import kafkajs from 'kafkajs';
 import { errorCatalogue } from '../../src/errors.js';
+import { waitFor } from '../support/wait.js';
 import { createSurvey, startHarness, vote, type Harness } from './support/ingest-harness.js';
 
 const PER_IP = 20;
@@ -151,30 +152,38 @@ test('under event-loop overload ingest routes answer 503 with Retry-After; ops r
     assert.ok(Number(refused.headers['retry-after']) >= 1);
     assert.equal((await overloaded.app.inject({ method: 'GET', url: '/healthz' })).statusCode, 200);
     assert.equal((await overloaded.app.inject({ method: 'GET', url: '/metrics' })).statusCode, 200);
-    let status = 503;
-    for (const deadline = Date.now() + 6000; status === 503 && Date.now() < deadline; ) {
-      await new Promise((resolve) => setTimeout(resolve, 250));
-      status = (await overloaded.app.inject({ method: 'GET', url: `/v1/surveys/${survey.id}` })).statusCode;
-    }
-    assert.equal(status, 200, 'recovers once the loop is on time again');
+    // Recovers once the loop is on time again.
+    await waitFor(
+      async (seen) => {
+        const { statusCode } = await overloaded.app.inject({ method: 'GET', url: `/v1/surveys/${survey.id}` });
+        seen(statusCode);
+        return statusCode === 200;
+      },
+      { timeoutMs: 20_000, what: 'ingest routes to answer 200 again after the overload', intervalMs: 250 },
+    );
   } finally {
     await overloaded.close();
   }
 });
 
-test('Kafka unreachable: votes get 503 with Retry-After at once, nothing is claimed, /readyz says kafka down', async () => {
+test('Kafka unreachable: votes get 503 with Retry-After at once, nothing is claimed, /readyz says kafka down', async (t) => {
   // Few client-level retries, so the background connect attempt ends with the test instead of ~45 s later.
   const kafka = new kafkajs.Kafka({ brokers: ['127.0.0.1:1'], retry: { retries: 1, initialRetryTime: 100 }, logLevel: kafkajs.logLevel.NOTHING });
   const down = await startHarness('ingest-nokafka', { env: { TALLY_KAFKA_BROKERS: '127.0.0.1:1' }, connected: false, kafka });
   try {
     const survey = await createSurvey(down);
     const q = survey.questions[1]!;
+    // "At once": the producer, never connected, refuses before queueing anything for Kafka, so
+    // no send is attempted (and none waited for). How fast that is belongs in bench/, not here.
+    assert.equal(down.deps.producer.available, false, 'the producer never connected');
     const started = Date.now();
     const r = await vote(down, survey.id, 'patient', { answers: { [q.id]: [q.options[0]!.id] } });
+    t.diagnostic(`answered in ${Date.now() - started} ms`);
     assert.equal(r.statusCode, 503);
     assert.equal(r.json().code, 'TALLY_ERR_UNAVAILABLE');
     assert.ok(Number(r.headers['retry-after']) >= 1);
-    assert.ok(Date.now() - started < 1000, `answered in ${Date.now() - started} ms`);
+    const sends = (await down.deps.metrics.batchSize.get()).values.find((v) => v.metricName?.endsWith('_count'))?.value ?? 0;
+    assert.equal(sends, 0, 'no producer send was attempted');
     const again = await vote(down, survey.id, 'patient', { answers: { [q.id]: [q.options[0]!.id] } });
     assert.equal(again.statusCode, 503, 'not 409: the first attempt claimed nothing');
     const ready = await down.app.inject({ method: 'GET', url: '/readyz' });

@@ -8,10 +8,11 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import avro from 'avsc';
 import confluent from '@kafkajs/confluent-schema-registry';
-import { createKafka, ensureTopics } from '../../src/kafka.js';
+import { createKafka } from '../../src/kafka.js';
 import { createLogger } from '../../src/logger.js';
 import { VoteCodec, VoteDecoder, voteSchemaJson } from '../../src/vote-codec.js';
 import { testConfig } from '../support/test-config.js';
+import { createTestTopics, deleteTestTopics } from '../support/test-topics.js';
 import { consumeVotes } from './support/ingest-harness.js';
 
 const config = testConfig('ingest-schema');
@@ -26,12 +27,7 @@ function encodeWithV0(schemaId: number, vote: object): Buffer {
   return Buffer.concat([header, payload]);
 }
 
-after(async () => {
-  const admin = createKafka(config, 'test-cleanup', logger).admin();
-  await admin.connect();
-  await admin.deleteTopics({ topics: [config.kafka.votesTopic, config.kafka.dlqTopic] }).catch(() => undefined);
-  await admin.disconnect();
-});
+after(() => deleteTestTopics(config));
 
 test('a record written with an older schema version decodes with the current reader', async () => {
   const codec = new VoteCodec(config.registryUrl, config.kafka.votesTopic);
@@ -44,10 +40,7 @@ test('a record written with an older schema version decodes with the current rea
 
   // Through Kafka, decoded by a fresh codec that fetches the writer schema by id from the registry.
   const kafka = createKafka(config, 'test-schema', logger);
-  const admin = kafka.admin();
-  await admin.connect();
-  await ensureTopics(admin, config);
-  await admin.disconnect();
+  await createTestTopics(config);
   const producer = kafka.producer({ idempotent: true });
   await producer.connect();
   await producer.send({ topic: config.kafka.votesTopic, acks: -1, messages: [{ key: old.surveyId, value: record }] });

@@ -4,12 +4,14 @@
 // what is still queued before disconnecting.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createKafka, ensureTopics } from '../../src/kafka.js';
+import { createKafka } from '../../src/kafka.js';
 import { createLogger } from '../../src/logger.js';
 import { createMetricsRegistry } from '../../src/metrics.js';
 import { createIngestMetrics } from '../../src/ingest/ingest-metrics.js';
 import { VoteProducer } from '../../src/ingest/vote-producer.js';
 import { testConfig } from '../support/test-config.js';
+import { deleteTestTopics } from '../support/test-topics.js';
+import { within } from '../support/wait.js';
 import { partitionOfKey } from './support/ingest-harness.js';
 
 const config = testConfig('ingest-producer');
@@ -27,10 +29,7 @@ before(async () => {
 
 after(async () => {
   await producer.close();
-  const admin = kafka.admin();
-  await admin.connect();
-  await admin.deleteTopics({ topics: [config.kafka.votesTopic, config.kafka.dlqTopic] });
-  await admin.disconnect();
+  await deleteTestTopics(config);
 });
 
 async function sends(): Promise<{ count: number; sum: number }> {
@@ -69,15 +68,21 @@ test('2,000 concurrent votes go out in a few batched sends, each with its exact 
   await consumer.connect();
   await consumer.subscribe({ topic: config.kafka.votesTopic, fromBeginning: true });
   const valueAt = new Map<string, string>();
-  await new Promise<void>((resolve) => {
-    void consumer.run({
-      eachBatch: async ({ batch }) => {
-        for (const m of batch.messages) valueAt.set(`${batch.partition}@${m.offset}`, String(m.value));
-        if (valueAt.size >= 2000) resolve();
-      },
-    });
-  });
-  await consumer.disconnect();
+  try {
+    await within(
+      new Promise<void>((resolve) => {
+        void consumer.run({
+          eachBatch: async ({ batch }) => {
+            for (const m of batch.messages) valueAt.set(`${batch.partition}@${m.offset}`, String(m.value));
+            if (valueAt.size >= 2000) resolve();
+          },
+        });
+      }),
+      { timeoutMs: 30_000, what: () => `the 2000 records back from a consumer (got ${valueAt.size})` },
+    );
+  } finally {
+    await consumer.disconnect();
+  }
   acks.forEach((ack, i) => assert.equal(valueAt.get(`${ack.partition}@${ack.offset}`), `vote-${i}`));
 });
 

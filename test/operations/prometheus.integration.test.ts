@@ -8,20 +8,19 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { start as startIngest } from '../../src/ingest/ingest-role.js';
 import { start as startAggregate } from '../../src/aggregate/aggregate-role.js';
 import { start as startBroadcast } from '../../src/broadcast/broadcast-role.js';
-import { createKafka } from '../../src/kafka.js';
-import { createLogger } from '../../src/logger.js';
 import { freePort } from '../support/free-port.js';
 import { testConfig } from '../support/test-config.js';
+import { deleteTestTopics } from '../support/test-topics.js';
+import { waitFor } from '../support/wait.js';
 
 const hostOf = (address: string) => new URL(address).host;
 
 interface PromTarget { health: string; scrapeUrl: string; lastError: string }
 
-test('Prometheus scrapes every role and shows the consumer lag', { timeout: 120_000 }, async () => {
+test('Prometheus scrapes every role and shows the consumer lag', async () => {
   const config = testConfig('prometheus', { TALLY_VOTES_PARTITIONS: '2', TALLY_BROADCAST_TARGET_CLIENTS: '1000' });
   const roles = [await startIngest(config), await startAggregate(config), await startBroadcast(config)];
   const dir = mkdtempSync(join(tmpdir(), 'tally-prometheus-'));
@@ -38,14 +37,14 @@ test('Prometheus scrapes every role and shows the consumer lag', { timeout: 120_
   ], { stdio: 'ignore' });
   const api = `http://127.0.0.1:${promPort}/api/v1`;
   try {
-    let up: PromTarget[] = [];
-    for (let i = 0; i < 60; i++) {
-      await sleep(1000);
-      const body = (await fetch(`${api}/targets`).then((r) => r.json()).catch(() => null)) as { data?: { activeTargets: PromTarget[] } } | null;
-      up = body?.data?.activeTargets.filter((t) => t.health === 'up') ?? [];
-      if (up.length === targets.length) break;
-    }
-    assert.equal(up.length, targets.length, `all ${targets.length} role targets scraped successfully`);
+    await waitFor(
+      async (seen) => {
+        const body = (await fetch(`${api}/targets`).then((r) => r.json())) as { data: { activeTargets: PromTarget[] } };
+        seen(body.data.activeTargets.map((t) => `${t.scrapeUrl} ${t.health} ${t.lastError}`).join('; '));
+        return body.data.activeTargets.filter((t) => t.health === 'up').length === targets.length;
+      },
+      { timeoutMs: 60_000, what: `Prometheus to scrape all ${targets.length} role targets successfully`, intervalMs: 500, retryOnError: true },
+    );
 
     const lag = async () => {
       const body = (await fetch(`${api}/query?query=${encodeURIComponent(`sum(tally_consumer_lag{topic="${config.kafka.votesTopic}"})`)}`).then((r) => r.json())) as {
@@ -53,20 +52,13 @@ test('Prometheus scrapes every role and shows the consumer lag', { timeout: 120_
       };
       return body.data.result.length ? Number(body.data.result[0]!.value[1]) : undefined;
     };
-    let seen: number | undefined;
-    for (let i = 0; i < 30 && seen === undefined; i++) {
-      await sleep(1000);
-      seen = await lag();
-    }
+    const seen = await waitFor(lag, { timeoutMs: 30_000, what: 'tally_consumer_lag in a Prometheus query', intervalMs: 500 });
     assert.equal(typeof seen, 'number', 'tally_consumer_lag is queryable in Prometheus');
     const requests = (await fetch(`${api}/query?query=tally_ingest_requests_total`).then((r) => r.json())) as { status: string };
     assert.equal(requests.status, 'success');
   } finally {
     prometheus.kill('SIGTERM');
     for (const role of roles.reverse()) await role.close();
-    const admin = createKafka(config, 'prometheus-test', createLogger('test', config)).admin();
-    await admin.connect();
-    await admin.deleteTopics({ topics: [config.kafka.votesTopic, config.kafka.dlqTopic] }).catch(() => undefined);
-    await admin.disconnect();
+    await deleteTestTopics(config);
   }
 });

@@ -1,83 +1,97 @@
 // Integration: Kafka, registry, PostgreSQL, Redis, redis-server
 // Operations: /readyz follows the real dependencies. Redis: a private redis-server of this test,
-// stopped and started again. Kafka: the stack's broker is frozen with SIGSTOP and thawed with
-// SIGCONT (stopping it for real would cost every later test a broker restart).
-// Needs redis-server on PATH.
+// stopped and started again. Kafka: the ingest app reaches the shared broker through a TCP proxy of
+// this test (test/support/tcp-proxy.ts), frozen to make the broker look hung to this client only;
+// the broker itself, which other tests and people use, is never touched. Needs redis-server on PATH.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { connect } from 'node:net';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { start as startIngest } from '../../src/ingest/ingest-role.js';
-import { createKafka } from '../../src/kafka.js';
-import { createLogger } from '../../src/logger.js';
+import { Kafka, logLevel } from 'kafkajs';
 import { freePort } from '../support/free-port.js';
+import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy.js';
 import { testConfig } from '../support/test-config.js';
+import { waitFor } from '../support/wait.js';
+import { startHarness, type Harness } from '../ingest/support/ingest-harness.js';
 
 async function startRedis(port: number): Promise<ChildProcess> {
   const redis = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
-  for (let i = 0; i < 50; i++) {
-    await sleep(100);
-    const listening = await new Promise<boolean>((resolve) => {
-      const socket = connect(port, '127.0.0.1', () => resolve(true)).on('error', () => resolve(false));
-      socket.unref();
-      setTimeout(() => socket.destroy(), 50);
-    });
-    if (listening) return redis;
-  }
-  throw new Error('private redis-server did not start');
+  await waitFor(
+    () =>
+      new Promise<boolean>((resolve) => {
+        const socket = connect(port, '127.0.0.1', () => {
+          socket.destroy();
+          resolve(true);
+        }).on('error', () => resolve(false));
+      }),
+    { timeoutMs: 10_000, what: `the private redis-server to listen on ${port}`, intervalMs: 100 },
+  );
+  return redis;
 }
 
-/** The pid of the local Kafka broker serving the configured brokers (whoever started it). */
-function localBrokerPid(): number {
-  const out = execFileSync('pgrep', ['-f', 'kafka\\.Kafka .*server\\.properties'], { encoding: 'utf8' }).trim().split('\n');
-  assert.equal(out.length, 1, `exactly one local Kafka broker process (found: ${out.join(', ')})`);
-  return Number(out[0]);
+/**
+ * A kafkajs client (createKafka's retry settings) whose every connection, to the bootstrap broker
+ * and to the brokers the metadata names alike, goes through `proxy`: the stack has one broker.
+ */
+function kafkaThrough(proxy: TcpProxy, brokers: string[]): Kafka {
+  return new Kafka({
+    clientId: 'tally-readiness-test',
+    brokers,
+    logLevel: logLevel.NOTHING,
+    retry: { initialRetryTime: 200, retries: 8 },
+    socketFactory: ({ onConnect }) => connect({ host: '127.0.0.1', port: proxy.port }, onConnect).setKeepAlive(true, 60_000),
+  });
 }
 
-async function readiness(url: string): Promise<{ status: number; checks: Record<string, string> }> {
-  const response = await fetch(`${url}/readyz`);
-  return { status: response.status, checks: ((await response.json()) as { checks: Record<string, string> }).checks };
+async function readiness(h: Harness): Promise<{ status: number; checks: Record<string, string> }> {
+  const response = await h.app.inject({ method: 'GET', url: '/readyz' });
+  return { status: response.statusCode, checks: (response.json() as { checks: Record<string, string> }).checks };
 }
 
-async function eventually(url: string, want: number, what: string): Promise<Record<string, string>> {
-  let last = { status: 0, checks: {} as Record<string, string> };
-  for (let i = 0; i < 40; i++) {
-    last = await readiness(url);
-    if (last.status === want) return last.checks;
-    await sleep(500);
-  }
-  assert.fail(`${what}: /readyz stayed ${last.status} ${JSON.stringify(last.checks)}`);
+/** Polls /readyz until it answers `want`; returns its checks. */
+async function eventually(h: Harness, want: number, what: string): Promise<Record<string, string>> {
+  const { checks } = await waitFor(
+    async (seen) => {
+      const answer = await readiness(h);
+      seen(answer);
+      return answer.status === want && answer;
+    },
+    { timeoutMs: 30_000, what: `/readyz ${want} (${what})`, intervalMs: 250 },
+  );
+  return checks;
 }
 
-test('/readyz turns unready when Redis or Kafka stops and ready again when it returns', { timeout: 120_000 }, async () => {
+test('/readyz turns unready when Redis or Kafka stops and ready again when it returns', async () => {
   const redisPort = await freePort();
   let redis = await startRedis(redisPort);
-  const config = testConfig('readiness', { TALLY_REDIS_URL: `redis://127.0.0.1:${redisPort}` });
-  const ingest = await startIngest(config);
-  const url = ingest.addresses[0]!;
-  const kafkaPid = localBrokerPid();
+  const [host, port] = testConfig('readiness-broker').kafka.brokers[0]!.split(':');
+  const proxy = await startTcpProxy({ host: host!, port: Number(port) });
+  let h: Harness | undefined;
   try {
-    await eventually(url, 200, 'initially');
+    h = await startHarness('readiness', {
+      env: { TALLY_REDIS_URL: `redis://127.0.0.1:${redisPort}` },
+      kafka: kafkaThrough(proxy, [`127.0.0.1:${proxy.port}`]),
+    });
+    await eventually(h, 200, 'initially');
+    assert.ok(proxy.connections > 0, 'the ingest Kafka client connects through the proxy');
 
     redis.kill('SIGKILL');
-    assert.equal((await eventually(url, 503, 'Redis stopped')).redis, 'down');
+    assert.equal((await eventually(h, 503, 'Redis stopped')).redis, 'down');
     redis = await startRedis(redisPort);
-    await eventually(url, 200, 'Redis back');
+    await eventually(h, 200, 'Redis back');
 
-    process.kill(kafkaPid, 'SIGSTOP');
+    proxy.freeze();
     try {
-      assert.equal((await eventually(url, 503, 'Kafka stopped')).kafka, 'down');
+      const checks = await eventually(h, 503, 'Kafka frozen');
+      assert.equal(checks.kafka, 'down');
+      assert.equal(checks.redis, 'up', 'only Kafka is down');
     } finally {
-      process.kill(kafkaPid, 'SIGCONT');
+      proxy.restore();
     }
-    await eventually(url, 200, 'Kafka back');
+    await eventually(h, 200, 'Kafka back');
   } finally {
-    await ingest.close();
+    await h?.close();
+    await proxy.close();
     redis.kill('SIGKILL');
-    const admin = createKafka(config, 'readiness-test', createLogger('test', config)).admin();
-    await admin.connect();
-    await admin.deleteTopics({ topics: [config.kafka.votesTopic, config.kafka.dlqTopic] }).catch(() => undefined);
-    await admin.disconnect();
   }
 });

@@ -27,3 +27,27 @@ export function testConfig(name: string, env: Record<string, string> = {}): Tall
     ...env,
   });
 }
+
+/**
+ * The TALLY_* variables that give a child process (`node dist/src/cli.js <role>`) the configuration
+ * `config` holds: the inverse of loadConfig for what the roles read. Spread over process.env.
+ */
+export function envOf(config: TallyConfig, overrides: Record<string, string> = {}): Record<string, string> {
+  return {
+    TALLY_ENV: config.env,
+    TALLY_LOG_LEVEL: config.logLevel,
+    TALLY_KAFKA_BROKERS: config.kafka.brokers.join(','),
+    TALLY_VOTES_TOPIC: config.kafka.votesTopic,
+    TALLY_DLQ_TOPIC: config.kafka.dlqTopic,
+    TALLY_VOTES_PARTITIONS: String(config.kafka.partitions),
+    TALLY_CONSUMER_GROUP: config.kafka.consumerGroup,
+    TALLY_REGISTRY_URL: config.registryUrl,
+    TALLY_PG_URL: config.postgres.url,
+    TALLY_PG_ADMIN_URL: config.postgres.adminUrl,
+    TALLY_REDIS_URL: config.redisUrl,
+    TALLY_DATA_DIR: config.aggregate.dataDir,
+    TALLY_WORKER_THREADS: String(config.aggregate.workerThreads),
+    TALLY_CHECKPOINT_EVERY: String(config.aggregate.checkpointEvery),
+    ...overrides,
+  };
+}

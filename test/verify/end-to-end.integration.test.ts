@@ -8,13 +8,15 @@ import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { Redis } from 'ioredis';
-import type { TallyConfig } from '../../src/config.js';
 import { createPool } from '../../src/db/postgres.js';
 import { createKafka } from '../../src/kafka.js';
 import { createLogger } from '../../src/logger.js';
 import { surveyHashKey, type SurveyPartial } from '../../src/partition-tally.js';
 import type { VerifyReport } from '../../src/verify/verify-report.js';
-import { testConfig } from '../support/test-config.js';
+import { committedOffsets, logEnds, waitCaughtUp } from '../support/caught-up.js';
+import { envOf, testConfig } from '../support/test-config.js';
+import { deleteTestTopics } from '../support/test-topics.js';
+import { sleep, waitFor } from '../support/wait.js';
 import { deleteCheckpointsOf, tamperCheckpoint } from './support/checkpoint-admin.js';
 import { produceVotes } from './support/produce-votes.js';
 
@@ -28,44 +30,31 @@ const admin = kafka.admin();
 const redis = new Redis(config.redisUrl);
 const pool = createPool(config.postgres.url, 1);
 const CLI = fileURLToPath(new URL('../../src/cli.js', import.meta.url));
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 let surveyIds: string[] = [];
+/** The aggregator children's environment: this test's configuration, metrics on any free port. */
+const childEnv = { ...process.env, ...envOf(config, { TALLY_AGGREGATE_PORT: '0' }) };
+/**
+ * What the aggregator has processed: its group's committed offsets. It commits the next offset after
+ * every durable write (README, Operations: `tally lag`), so committed = log end means caught up.
+ */
+const committed = committedOffsets(admin, config.kafka.consumerGroup, config.kafka.votesTopic);
 
-/** The TALLY_* variables that give a child process this test's configuration. */
-function envOf(c: TallyConfig): NodeJS.ProcessEnv {
-  return {
-    ...process.env,
-    TALLY_ENV: 'test',
-    TALLY_LOG_LEVEL: 'warn',
-    TALLY_VOTES_TOPIC: c.kafka.votesTopic,
-    TALLY_DLQ_TOPIC: c.kafka.dlqTopic,
-    TALLY_VOTES_PARTITIONS: String(c.kafka.partitions),
-    TALLY_CONSUMER_GROUP: c.kafka.consumerGroup,
-    TALLY_DATA_DIR: c.aggregate.dataDir,
-    TALLY_WORKER_THREADS: String(c.aggregate.workerThreads),
-    TALLY_CHECKPOINT_EVERY: String(c.aggregate.checkpointEvery),
-    TALLY_AGGREGATE_PORT: '0',
+/** A running `tally aggregate` child: its exit, and the end of its stderr for failure messages. */
+function spawnAggregator(): { child: ChildProcess; exited: Promise<number | string | null>; stderr: () => string; check: () => void } {
+  const child = spawn(process.execPath, [CLI, 'aggregate'], { env: childEnv, stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr!.on('data', (chunk: Buffer) => {
+    stderr = (stderr + chunk.toString()).slice(-4000);
+  });
+  const exited = new Promise<number | string | null>((resolve) => child.once('exit', (code, signal) => resolve(signal ?? code)));
+  const check = () => {
+    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`aggregator exited with ${child.exitCode ?? child.signalCode}; stderr: ${stderr}`);
   };
-}
-
-/** Kafka commits follow each durable write (DESIGN.md), so committed = log end means caught up. */
-async function waitCaughtUp(timeoutMs: number, child: ChildProcess): Promise<void> {
-  const ends = new Map((await admin.fetchTopicOffsets(config.kafka.votesTopic)).map((p) => [p.partition, Number(p.high)]));
-  const deadline = Date.now() + timeoutMs;
-  let behind = '';
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`aggregator exited with ${child.exitCode}`);
-    const [committed] = await admin.fetchOffsets({ groupId: config.kafka.consumerGroup, topics: [config.kafka.votesTopic] });
-    const lagging = committed!.partitions.filter((p) => Number(p.offset) < ends.get(p.partition)!);
-    if (lagging.length === 0) return;
-    behind = lagging.map((p) => `p${p.partition} ${p.offset}/${ends.get(p.partition)}`).join(', ');
-    await sleep(250);
-  }
-  throw new Error(`aggregator did not catch up in ${timeoutMs} ms: ${behind}`);
+  return { child, exited, stderr: () => stderr, check };
 }
 
 async function runVerifyCli(...args: string[]): Promise<{ code: number; report: VerifyReport }> {
-  const result = await promisify(execFile)(process.execPath, [CLI, 'verify', '--json', ...args], { env: envOf(config), maxBuffer: 16 * 1024 * 1024 }).then(
+  const result = await promisify(execFile)(process.execPath, [CLI, 'verify', '--json', ...args], { env: childEnv, maxBuffer: 16 * 1024 * 1024 }).then(
     ({ stdout }) => ({ code: 0, stdout }),
     (error: { code: number; stdout: string }) => ({ code: error.code, stdout: error.stdout }),
   );
@@ -76,24 +65,19 @@ before(async () => {
   await admin.connect();
   // Rounds produced while the aggregator runs, so its batches stay small and it checkpoints often.
   surveyIds = await produceVotes(config, logger, { count: RECORDS / ROUNDS, surveys: 5, voters: 3000, shards: 4, poisonEvery: 250, seed: 1 });
-  const child = spawn(process.execPath, [CLI, 'aggregate'], { env: envOf(config), stdio: ['ignore', 'ignore', 'pipe'] });
-  let stderr = '';
-  child.stderr!.on('data', (chunk: Buffer) => {
-    stderr = (stderr + chunk.toString()).slice(-4000);
-  });
-  const exited = new Promise<number | string | null>((resolve) => child.once('exit', (code, signal) => resolve(signal ?? code)));
+  const { child, exited, stderr, check } = spawnAggregator();
   try {
-    await waitCaughtUp(60_000, child);
+    await waitCaughtUp(admin, config.kafka.votesTopic, committed, { timeoutMs: 60_000, check });
     for (let round = 2; round <= ROUNDS; round += 1) {
       await produceVotes(config, logger, { count: RECORDS / ROUNDS, surveyIds, voters: 3000, shards: 4, poisonEvery: 250, seed: round });
-      await waitCaughtUp(60_000, child);
+      await waitCaughtUp(admin, config.kafka.votesTopic, committed, { timeoutMs: 60_000, check });
     }
   } catch (error) {
     child.kill('SIGKILL');
-    throw new Error(`${(error as Error).message}; aggregator stderr: ${stderr}`);
+    throw new Error(`${(error as Error).message}; aggregator stderr: ${stderr()}`);
   }
   child.kill('SIGTERM');
-  assert.equal(await exited, 0, `graceful stop; stderr: ${stderr}`);
+  assert.equal(await exited, 0, `graceful stop; stderr: ${stderr()}`);
 });
 
 after(async () => {
@@ -101,7 +85,7 @@ after(async () => {
   redis.disconnect();
   await deleteCheckpointsOf(config.postgres.adminUrl, config.kafka.votesTopic);
   await pool.end();
-  await admin.deleteTopics({ topics: [config.kafka.votesTopic, config.kafka.dlqTopic] });
+  await deleteTestTopics(config, admin);
   await admin.deleteGroups([config.kafka.consumerGroup]).catch(() => undefined);
   await admin.disconnect();
 });
@@ -169,28 +153,38 @@ test('a live tally modified in Redis makes verify fail, naming the survey, parti
 });
 
 test('verify passes while the aggregator runs and votes keep arriving (live tallies behind the captured end)', async () => {
-  const child = spawn(process.execPath, [CLI, 'aggregate'], { env: envOf(config), stdio: ['ignore', 'ignore', 'pipe'] });
-  let stderr = '';
-  child.stderr!.on('data', (chunk: Buffer) => {
-    stderr = (stderr + chunk.toString()).slice(-4000);
-  });
-  const exited = new Promise<number | string | null>((resolve) => child.once('exit', (code, signal) => resolve(signal ?? code)));
+  // Everything so far was counted by the earlier aggregator: this one must be seen counting records
+  // produced after it started, or the live tallies and checkpoints below would all be old ones.
+  const before = await logEnds(admin, config.kafka.votesTopic);
+  const { child, exited, stderr, check } = spawnAggregator();
   let producing = true;
   let rounds = 0;
   const producer = (async () => {
     while (producing) {
       rounds += 1;
       await produceVotes(config, logger, { count: 1500, surveyIds, voters: 3000, shards: 4, poisonEvery: 250, seed: 100 + rounds });
-      await sleep(100);
+      await sleep(100); // pacing: a trickle of rounds, not a measurement
     }
   })();
   try {
-    await sleep(1500); // the aggregator is up and counting the new rounds
+    // This aggregator committed past the log end it started at, on every partition.
+    await waitFor(
+      async (seen) => {
+        check();
+        const next = await committed();
+        seen(Object.fromEntries([...before].map(([p, end]) => [`p${p}`, `${next.get(p)}/${end}`])));
+        return [...before].every(([p, end]) => (next.get(p) ?? 0) > end);
+      },
+      { timeoutMs: 60_000, what: 'the new aggregator to commit records produced after it started (committed/start end)', intervalMs: 200 },
+    );
+    const checkpoints = await pool.query<{ n: string }>('SELECT count(*) AS n FROM audit_checkpoints WHERE topic = $1', [config.kafka.votesTopic]);
     const { code, report } = await runVerifyCli();
-    assert.deepEqual(report.differences, [], `differences while running; aggregator stderr: ${stderr}`);
+    assert.deepEqual(report.differences, [], `differences while running; aggregator stderr: ${stderr()}`);
     assert.equal(code, 0);
     assert.ok(rounds >= 2, 'votes were arriving during the run');
     assert.ok(report.live.checked > 0 && report.checkpoints.checked > 0);
+    assert.ok(report.checkpoints.checked >= Number(checkpoints.rows[0]!.n), 'the checkpoints written so far, the new aggregator\'s included, were checked');
+    assert.ok(report.records > RECORDS, `the recount covers records produced while this aggregator ran (${report.records} > ${RECORDS})`);
   } finally {
     producing = false;
     await producer;

@@ -11,13 +11,14 @@ import { promisify } from 'node:util';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { createPool } from '../../src/db/postgres.js';
-import { createKafka, ensureTopics } from '../../src/kafka.js';
+import { createKafka } from '../../src/kafka.js';
 import { createLogger } from '../../src/logger.js';
 import { surveyHashKey, talliesDigest, type SurveyPartial } from '../../src/partition-tally.js';
 import { VoteCodec } from '../../src/vote-codec.js';
 import { verify } from '../../src/verify/verifier.js';
 import type { VerifyReport } from '../../src/verify/verify-report.js';
 import { testConfig } from '../support/test-config.js';
+import { createTestTopics, deleteTestTopics } from '../support/test-topics.js';
 import { deleteCheckpointsOf, tamperCheckpoint } from './support/checkpoint-admin.js';
 import { referenceChainHeads } from './support/reference-chain.js';
 import { vote, wireRecord } from './support/wire.js';
@@ -81,7 +82,7 @@ function heads(partition: number): string[] {
 
 before(async () => {
   await admin.connect();
-  await ensureTopics(admin, config);
+  await createTestTopics(config, admin);
   const codec = new VoteCodec(config.registryUrl, topic);
   await codec.register();
   const unknownSchema = wireRecord(UNKNOWN_SCHEMA_ID, vote({ surveyId: S1, voterId: 'Z', answers: { q1: ['a'] } }));
@@ -135,7 +136,7 @@ after(async () => {
   redis.disconnect();
   await deleteCheckpointsOf(config.postgres.adminUrl, topic);
   await appPool.end();
-  await admin.deleteTopics({ topics: [topic, config.kafka.dlqTopic] });
+  await deleteTestTopics(config, admin);
   await admin.disconnect();
 });
 

@@ -3,38 +3,19 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, readFileSync, type WriteStream } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import type { TallyConfig } from '../../../src/config.js';
+import { waitFor } from '../../support/wait.js';
 
 export { freePort } from '../../support/free-port.js';
 
 const CLI = fileURLToPath(new URL('../../../src/cli.js', import.meta.url));
 
-/** The environment that makes a child role see the same configuration as `config`. */
-export function envOf(config: TallyConfig, overrides: Record<string, string> = {}): Record<string, string> {
-  return {
-    TALLY_ENV: config.env,
-    TALLY_LOG_LEVEL: config.logLevel,
-    TALLY_KAFKA_BROKERS: config.kafka.brokers.join(','),
-    TALLY_VOTES_TOPIC: config.kafka.votesTopic,
-    TALLY_DLQ_TOPIC: config.kafka.dlqTopic,
-    TALLY_VOTES_PARTITIONS: String(config.kafka.partitions),
-    TALLY_CONSUMER_GROUP: config.kafka.consumerGroup,
-    TALLY_REGISTRY_URL: config.registryUrl,
-    TALLY_PG_URL: config.postgres.url,
-    TALLY_REDIS_URL: config.redisUrl,
-    TALLY_DATA_DIR: config.aggregate.dataDir,
-    TALLY_WORKER_THREADS: String(config.aggregate.workerThreads),
-    TALLY_CHECKPOINT_EVERY: String(config.aggregate.checkpointEvery),
-    ...overrides,
-  };
-}
-
 const LOG_TAIL_LINES = 20;
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export class AggregatorProcess {
   private child: ChildProcess | null = null;
   private exited: Promise<number | string | null> = Promise.resolve(null);
+  /** Resolves once the child's stdout and stderr are closed: all it wrote has been piped on. */
+  private outputClosed: Promise<void> = Promise.resolve();
   private readonly log: WriteStream | null;
   starts = 0;
 
@@ -70,6 +51,7 @@ export class AggregatorProcess {
       child.stderr!.resume();
     }
     this.exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve(signal ?? code)));
+    this.outputClosed = new Promise((resolve) => child.once('close', () => resolve()));
     this.child = child;
     this.starts++;
   }
@@ -80,24 +62,24 @@ export class AggregatorProcess {
   }
 
   async waitReady(timeoutMs = 30_000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (Date.now() < deadline) {
-      if (!this.running) throw new Error(`aggregator exited before ready: ${String(await this.exited)}${await this.logTail()}`);
-      try {
-        const response = await fetch(`http://127.0.0.1:${this.port}/readyz`, { signal: AbortSignal.timeout(1000) });
-        if (response.status === 200) return;
-      } catch {
-        // not listening yet
-      }
-      await sleep(100);
-    }
-    throw new Error(`aggregator not ready after ${timeoutMs} ms`);
+    await waitFor(
+      async (seen) => {
+        if (!this.running) throw new Error(`aggregator exited before ready: ${String(await this.exited)}${await this.logTail()}`);
+        const response = await fetch(`http://127.0.0.1:${this.port}/readyz`, { signal: AbortSignal.timeout(1000) }).catch((error: Error) => error);
+        seen(response instanceof Error ? response.message : `HTTP ${response.status}`);
+        return !(response instanceof Error) && response.status === 200;
+      },
+      { timeoutMs, what: `the aggregator's /readyz on port ${this.port}`, intervalMs: 100 },
+    );
   }
 
   /** The end of the child's log (where a start-up failure says why), for error messages. */
   private async logTail(): Promise<string> {
-    if (!this.logPath) return ' (no log kept: pass a log path to see why)';
-    await sleep(200); // let the piped output reach the file
+    if (!this.logPath || !this.log) return ' (no log kept: pass a log path to see why)';
+    // Everything the child wrote is piped on once its output closed; a write callback runs after
+    // every earlier write reached the file.
+    await this.outputClosed;
+    await new Promise<void>((resolve) => this.log!.write('', () => resolve()));
     const lines = readFileSync(this.logPath, 'utf8').trimEnd().split('\n');
     return `; last lines of ${this.logPath}:\n${lines.slice(-LOG_TAIL_LINES).join('\n')}`;
   }

@@ -4,11 +4,12 @@
 import { Redis } from 'ioredis';
 import type { Admin, Kafka, Producer } from 'kafkajs';
 import type { TallyConfig } from '../../../src/config.js';
-import { createKafka, ensureTopics, Partitioners } from '../../../src/kafka.js';
+import { createKafka, Partitioners } from '../../../src/kafka.js';
 import type { Logger } from '../../../src/logger.js';
 import { surveyHashKey } from '../../../src/partition-tally.js';
 import { VoteCodec } from '../../../src/vote-codec.js';
 import { partitionStatusKey } from '../../../src/aggregate/tally-publisher.js';
+import { createTestTopics, deleteTestTopics } from '../../support/test-topics.js';
 
 export interface DrillClients {
   kafka: Kafka;
@@ -24,7 +25,7 @@ export async function openDrillClients(config: TallyConfig, clientId: string, lo
   const kafka = createKafka(config, clientId, logger);
   const admin = kafka.admin();
   await admin.connect();
-  await ensureTopics(admin, config);
+  await createTestTopics(config, admin);
   const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
   await producer.connect();
   const redis = new Redis(config.redisUrl);
@@ -38,7 +39,7 @@ export async function openDrillClients(config: TallyConfig, clientId: string, lo
     codec,
     async close(surveyIds) {
       await producer.disconnect();
-      await admin.deleteTopics({ topics: [topic, config.kafka.dlqTopic] }).catch(() => undefined);
+      await deleteTestTopics(config, admin);
       await admin.disconnect();
       await redis.del(...surveyIds.map(surveyHashKey), partitionStatusKey(topic));
       redis.disconnect();

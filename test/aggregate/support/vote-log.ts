@@ -1,6 +1,6 @@
-// Test helpers around the votes log: produce a generated stream, wait for the aggregator to catch
-// up, read back what it published (Redis), what it stored (RocksDB), the DLQ, and the hash chain
-// recomputed straight from the topic.
+// Test helpers around the votes log: produce a generated stream, read back what the aggregator
+// published (Redis), what it stored (RocksDB), the DLQ, and the hash chain recomputed straight from
+// the topic. Waiting for it to catch up: test/support/caught-up.ts.
 import { createHash, randomUUID } from 'node:crypto';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -8,40 +8,15 @@ import type { Redis } from 'ioredis';
 import type { Admin, Kafka, Producer } from 'kafkajs';
 import { surveyHashKey, type SurveyPartial } from '../../../src/partition-tally.js';
 import { readPartitionState } from '../../../src/aggregate/partition-state-reader.js';
-import { partitionStatusKey, type PartitionStatus } from '../../../src/aggregate/tally-publisher.js';
 import type { OutcomeCounts } from '../../../src/aggregate/worker-messages.js';
 import { sumPartials } from '../../../bench/aggregate/tally-diff.js';
+import { logEnds } from '../../support/caught-up.js';
+import { within } from '../../support/wait.js';
 import type { SurveyCounts } from '../../../bench/aggregate/expected-tally.js';
 import type { GeneratedRecord } from '../../../bench/aggregate/vote-generator.js';
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
 export async function produceRecords(producer: Producer, topic: string, records: readonly GeneratedRecord[]): Promise<void> {
   await producer.send({ topic, acks: -1, messages: records.map((r) => ({ key: r.key, value: r.value })) });
-}
-
-export async function logEnds(admin: Admin, topic: string): Promise<Map<number, number>> {
-  return new Map((await admin.fetchTopicOffsets(topic)).map((p) => [p.partition, Number(p.high)]));
-}
-
-/** Waits until the aggregator's stored next offset (its Redis status) reaches the log end of every partition. */
-export async function waitCaughtUp(admin: Admin, redis: Redis, topic: string, timeoutMs: number): Promise<void> {
-  const ends = await logEnds(admin, topic);
-  const deadline = Date.now() + timeoutMs;
-  let behind: string[] = [];
-  while (Date.now() < deadline) {
-    const statuses = await redis.hgetall(partitionStatusKey(topic));
-    behind = [];
-    for (const [partition, end] of ends) {
-      if (end === 0) continue;
-      const status = statuses[String(partition)];
-      const next = status ? Number((JSON.parse(status) as PartitionStatus).nextOffset) : 0;
-      if (next < end) behind.push(`p${partition}: ${next}/${end}`);
-    }
-    if (behind.length === 0) return;
-    await sleep(200);
-  }
-  throw new Error(`aggregator did not catch up in ${timeoutMs} ms: ${behind.join(', ')}`);
 }
 
 /** Each survey's tally as the sum of its partitions' Redis partials. */
@@ -105,14 +80,9 @@ export async function readTopic(kafka: Kafka, admin: Admin, topic: string, timeo
       },
     });
   });
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`reading ${topic} timed out; partitions left: ${[...remaining.keys()].join(',')}`)), timeoutMs);
-  });
   try {
-    await Promise.race([done, timeout]);
+    await within(done, { timeoutMs, what: () => `every record of ${topic}; partitions left: ${[...remaining.keys()].join(',')}` });
   } finally {
-    clearTimeout(timer);
     await consumer.disconnect();
   }
   return records;

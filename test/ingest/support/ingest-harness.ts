@@ -12,6 +12,8 @@ import { createKafka } from '../../../src/kafka.js';
 import { createLogger } from '../../../src/logger.js';
 import { VoteCodec, type VoteCast } from '../../../src/vote-codec.js';
 import { testConfig, uniqueName } from '../../support/test-config.js';
+import { deleteTestTopics, withAdmin } from '../../support/test-topics.js';
+import { within } from '../../support/wait.js';
 
 export interface Harness {
   config: TallyConfig;
@@ -56,19 +58,9 @@ export async function startHarness(name: string, options: HarnessOptions = {}): 
     close: async () => {
       await app.close();
       await closeIngestDeps(deps);
-      if (options.env?.TALLY_KAFKA_BROKERS === undefined) await deleteTopics(config);
+      if (options.env?.TALLY_KAFKA_BROKERS === undefined) await deleteTestTopics(config);
     },
   };
-}
-
-async function deleteTopics(config: TallyConfig): Promise<void> {
-  const admin = createKafka(config, 'test-cleanup', createLogger('test', config)).admin();
-  await admin.connect();
-  try {
-    await admin.deleteTopics({ topics: [config.kafka.votesTopic, config.kafka.dlqTopic] }).catch(() => undefined);
-  } finally {
-    await admin.disconnect();
-  }
 }
 
 export const sampleSurvey = (overrides: Record<string, unknown> = {}) => ({
@@ -140,18 +132,17 @@ export async function consumeVotes(config: TallyConfig, count: number, timeoutMs
   await consumer.connect();
   try {
     await consumer.subscribe({ topic: config.kafka.votesTopic, fromBeginning: true });
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`only ${records.length} of ${count} records after ${timeoutMs} ms`)), timeoutMs);
-      void consumer.run({
-        eachMessage: async ({ partition, message }) => {
-          records.push({ partition, offset: message.offset, key: String(message.key), vote: { ...(await codec.decode(message.value!)) } });
-          if (records.length >= count) {
-            clearTimeout(timer);
-            resolve();
-          }
-        },
-      });
-    });
+    await within(
+      new Promise<void>((resolve) => {
+        void consumer.run({
+          eachMessage: async ({ partition, message }) => {
+            records.push({ partition, offset: message.offset, key: String(message.key), vote: { ...(await codec.decode(message.value!)) } });
+            if (records.length >= count) resolve();
+          },
+        });
+      }),
+      { timeoutMs, what: () => `${count} records from ${config.kafka.votesTopic} (got ${records.length})` },
+    );
   } finally {
     await consumer.disconnect();
   }
@@ -166,14 +157,8 @@ export function partitionOfKey(key: string, partitions: number): number {
 
 /** Records in the votes topic: the sum of its partitions' high watermarks (the topic is never compacted). */
 export async function topicRecordCount(config: TallyConfig): Promise<number> {
-  const admin = createKafka(config, 'test-offsets', createLogger('test', config)).admin();
-  await admin.connect();
-  try {
-    const offsets = await admin.fetchTopicOffsets(config.kafka.votesTopic);
-    return offsets.reduce((sum, p) => sum + Number(p.high) - Number(p.low), 0);
-  } finally {
-    await admin.disconnect();
-  }
+  const offsets = await withAdmin(config, (admin) => admin.fetchTopicOffsets(config.kafka.votesTopic));
+  return offsets.reduce((sum, p) => sum + Number(p.high) - Number(p.low), 0);
 }
 
 /** A hand-made HS256 token, for claims mintToken never produces (expired, wrong scope, wrong secret). */
