@@ -2,8 +2,10 @@
 // `npm run bench -- <scenario> [options]`: drives the real pipeline and reports how fast and how
 // exact it is. Every scenario starts the roles it needs as child processes, prints the machine,
 // versions and command line, and writes result.json + report.md + SVG plots under bench/results/.
+// Every scenario runs under the machine lock (lib/machine-lock.ts), however it was started.
 // See bench/README.md.
 import { Command, Option } from 'commander';
+import { holdMachineLock } from './lib/machine-lock.js';
 import { decimal, integer, integerList } from './lib/option-parsers.js';
 
 const program = new Command()
@@ -39,6 +41,7 @@ program
   .option('--drain-timeout <s>', 'give up waiting for the aggregator after this many seconds', integer(1), 900)
   .option('--keep', 'keep the topics, group, Redis keys and data dir after the run', false)
   .action(async (options) => {
+    await holdMachineLock();
     const { runAggregate } = await import('./aggregate/aggregate-scenario.js');
     process.exitCode = await runAggregate({ ...options, results: resultsDir() });
   });
@@ -58,6 +61,7 @@ program
   .option('--seed <n>', 'PRNG seed', integer(0, 2 ** 32 - 1), 1)
   .option('--keep', 'keep the topic and the surveys after the run', false)
   .action(async (options) => {
+    await holdMachineLock();
     const { runIngest } = await import('./ingest/ingest-scenario.js');
     process.exitCode = await runIngest({ ...options, results: resultsDir() });
   });
@@ -76,6 +80,7 @@ program
   .option('--checkers <n>', 'standard (full-parsing) event-stream clients per survey', integer(0, 100), 2)
   .option('--keep', 'keep the surveys and Redis keys after the run', false)
   .action(async (options) => {
+    await holdMachineLock();
     const { runFanout } = await import('./fanout/fanout-scenario.js');
     process.exitCode = await runFanout({ ...options, results: resultsDir() });
   });
@@ -95,6 +100,7 @@ program
   .option('--grace-seconds <s>', 'wait after the last vote for it to show', integer(1, 600), 10)
   .option('--keep', 'keep the topic, group and surveys after the run', false)
   .action(async (options) => {
+    await holdMachineLock();
     const { runE2e } = await import('./e2e/e2e-scenario.js');
     process.exitCode = await runE2e({ ...options, results: resultsDir() });
   });

@@ -19,6 +19,7 @@ import { markdownTable, printOutcome, writeReport, type Check, type Figure } fro
 import type { SurveyCounts } from './expected-tally.js';
 import { diffTallies, formatDifferences, sumPartials } from './tally-diff.js';
 import { INVALID_KINDS, VoteGenerator, type GeneratedRecord } from './vote-generator.js';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 export interface AggregateOptions {
   votes: number;
@@ -43,7 +44,6 @@ export interface AggregateOptions {
 }
 
 const REGIONS = ['EU', 'NA', 'SA', 'APAC', 'AF'];
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 interface Timeline {
   t: number;

@@ -17,6 +17,7 @@ import { createSurveys, deleteSurveys, type BenchSurvey } from '../lib/survey-se
 import { BENCH_RATE_LIMITS } from '../ingest/ingest-scenario.js';
 import { runVoteLoad } from '../ingest/vote-load.js';
 import { firstSnapshotContaining, type ObservedSnapshot, type VoteRecord } from './visibility.js';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 export interface E2eOptions {
   clients: number;
@@ -32,8 +33,6 @@ export interface E2eOptions {
   keep: boolean;
   results?: string;
 }
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export async function runE2e(options: E2eOptions): Promise<number> {
   const context = createRunContext('e2e', { ...options }, options.results);

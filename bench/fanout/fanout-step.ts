@@ -10,6 +10,7 @@ import { createHistogram, recordMs, summarize, type Histogram, type LatencySumma
 import { freePort, startRole, type RoleProcess } from '../lib/role-process.js';
 import type { RunContext } from '../lib/run-context.js';
 import type { BenchSurvey } from '../lib/survey-setup.js';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 export interface FanoutStepOptions {
   clients: number;
@@ -51,7 +52,6 @@ export interface FanoutStepResult {
   stoppedBecause?: string;
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const MiB = 2 ** 20;
 
 async function waitForLogLine(path: string, pattern: RegExp, timeoutMs: number): Promise<boolean> {

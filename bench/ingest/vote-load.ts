@@ -8,6 +8,7 @@ import { createHistogram, recordMs, type Histogram } from '../lib/latency-histog
 import { Prng } from '../lib/prng.js';
 import { Zipf } from '../lib/zipf.js';
 import type { BenchSurvey } from '../lib/survey-setup.js';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 export interface VoteLoadOptions {
   port: number;
@@ -68,8 +69,6 @@ function post(agent: http.Agent, port: number, path: string, token: string, body
     request.end(body);
   });
 }
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export async function runVoteLoad(config: TallyConfig, options: VoteLoadOptions, onAccepted?: (vote: AcceptedVote) => void, onSecond?: (line: string) => void): Promise<VoteLoadResult> {
   const agent = new http.Agent({ keepAlive: true, maxSockets: options.concurrency });

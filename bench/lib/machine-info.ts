@@ -39,6 +39,17 @@ function openFilesLimit(): string {
   return match ? `${match[1]} (soft) / ${match[2]} (hard)` : 'unknown';
 }
 
+/** The load averages (1, 5, 15 min), two decimals. */
+export function loadAverage(): number[] {
+  return os.loadavg().map((n) => Math.round(n * 100) / 100);
+}
+
+/**
+ * A 1-minute load average above this when a run starts: other work was using the CPU (2 cores
+ * here), so the run's figures are lower bounds; its report says "measured on a busy machine".
+ */
+export const BUSY_LOAD = 1.5;
+
 export function machineInfo(): MachineInfo {
   const cpus = os.cpus();
   return {
@@ -46,7 +57,7 @@ export function machineInfo(): MachineInfo {
     cpuModel: cpus[0]?.model ?? 'unknown',
     cores: cpus.length,
     memoryGiB: Math.round((os.totalmem() / 2 ** 30) * 10) / 10,
-    loadAverage: os.loadavg().map((n) => Math.round(n * 100) / 100),
+    loadAverage: loadAverage(),
     kernel: `${os.type()} ${os.release()}`,
     openFilesLimit: openFilesLimit(),
     ephemeralPorts: readTrimmed('/proc/sys/net/ipv4/ip_local_port_range'),

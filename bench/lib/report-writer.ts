@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import type { RunContext, RunHeader } from './run-context.js';
 import { writePlots, type Plot } from './plots.js';
 import type { LatencySummary } from './latency-histogram.js';
+import { BUSY_LOAD, loadAverage } from './machine-info.js';
 
 /** One headline figure: shown in the report table and printed at the end of the run. */
 export interface Figure {
@@ -34,6 +35,8 @@ export interface WrittenReport {
   jsonPath: string;
   markdownPath: string;
   passed: boolean;
+  /** Load averages (1, 5, 15 min) when the report was written, at the end of the run. */
+  loadAtEnd: number[];
 }
 
 export function formatNumber(value: number): string {
@@ -58,7 +61,7 @@ export function latencyTable(rows: Record<string, LatencySummary>): string {
   );
 }
 
-export function renderMarkdown(header: RunHeader, outcome: RunOutcome, plotFiles: string[]): string {
+export function renderMarkdown(header: RunHeader, outcome: RunOutcome, plotFiles: string[], loadAtEnd: number[]): string {
   const passed = outcome.checks.every((check) => check.passed);
   const m = header.machine;
   const v = header.versions;
@@ -67,12 +70,19 @@ export function renderMarkdown(header: RunHeader, outcome: RunOutcome, plotFiles
     '',
     `**Verdict: ${outcome.checks.length === 0 ? 'no checks' : passed ? 'PASS' : 'FAIL'}**`,
     '',
+    ...(header.busyMachine
+      ? [
+          `> **Measured on a busy machine**: the 1-minute load average was ${header.loadAtStart[0]} at the start (above ${BUSY_LOAD}; ${m.cores} cores), so other work shared the CPU and these figures are lower bounds.`,
+          '',
+        ]
+      : []),
     '```',
     header.commandLine,
     '```',
     '',
     `- started ${header.startedAt}`,
-    `- machine: ${m.cores} cores (${m.cpuModel}), ${m.memoryGiB} GiB RAM, ${m.kernel}, load average at start ${m.loadAverage.join(' / ')}`,
+    `- machine: ${m.cores} cores (${m.cpuModel}), ${m.memoryGiB} GiB RAM, ${m.kernel}`,
+    `- load average (1 / 5 / 15 min): at start ${header.loadAtStart.join(' / ')}, at end ${loadAtEnd.join(' / ')}`,
     `- open files ${m.openFilesLimit}; ephemeral ports ${m.ephemeralPorts}`,
     `- versions: node ${v.node}, Kafka ${v.kafka}, Apicurio ${v.apicurio}, tally ${v.tally}; ${Object.entries(v.packages).map(([k, x]) => `${k} ${x}`).join(', ')}`,
     '',
@@ -101,11 +111,13 @@ export async function writeReport(context: RunContext, outcome: RunOutcome): Pro
   } catch (error) {
     context.progress(`plots could not be rendered: ${(error as Error).message}`);
   }
+  const loadAtEnd = loadAverage();
   const jsonPath = join(context.dir, 'result.json');
   const markdownPath = join(context.dir, 'report.md');
   const result = {
     ...context.header,
     finishedAt: new Date().toISOString(),
+    loadAverage: { start: context.header.loadAtStart, end: loadAtEnd },
     verdict: outcome.checks.length === 0 ? 'no-checks' : passed ? 'pass' : 'fail',
     figures: outcome.figures,
     checks: outcome.checks,
@@ -113,8 +125,8 @@ export async function writeReport(context: RunContext, outcome: RunOutcome): Pro
     data: outcome.data,
   };
   await writeFile(jsonPath, `${JSON.stringify(result, null, 2)}\n`);
-  await writeFile(markdownPath, renderMarkdown(context.header, outcome, plotFiles));
-  return { jsonPath, markdownPath, passed };
+  await writeFile(markdownPath, renderMarkdown(context.header, outcome, plotFiles, loadAtEnd));
+  return { jsonPath, markdownPath, passed, loadAtEnd };
 }
 
 /** The end of every run on stderr: the figures, the checks, and where the files are. */
@@ -122,6 +134,7 @@ export function printOutcome(context: RunContext, outcome: RunOutcome, written: 
   const out = (line: string) => process.stderr.write(`[bench] ${line}\n`);
   for (const figure of outcome.figures) out(`${figure.name}: ${typeof figure.value === 'number' ? formatNumber(figure.value) : figure.value}${figure.unit ? ` ${figure.unit}` : ''}`);
   for (const check of outcome.checks) out(`${check.passed ? 'PASS' : 'FAIL'} ${check.name}: ${check.detail}`);
+  out(`load average at end: ${written.loadAtEnd.join(' ')} (at start: ${context.header.loadAtStart.join(' ')}${context.header.busyMachine ? ', a busy machine' : ''})`);
   out(`result: ${written.jsonPath}`);
   out(`report: ${written.markdownPath}`);
 }

@@ -5,6 +5,7 @@ import { createWriteStream } from 'node:fs';
 import { join } from 'node:path';
 import { PROJECT_ROOT } from './run-context.js';
 import { processTreeUsage, type ProcessUsage } from './process-usage.js';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 // Below the ephemeral range: the swarm's own connections cannot take the port before a role binds it.
 export { freePort } from '../../test/support/free-port.js';
@@ -30,8 +31,6 @@ export interface StartRoleOptions {
   /** Extra node flags, e.g. --max-old-space-size. */
   nodeArgs?: string[];
 }
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export async function waitForReady(url: string, timeoutMs: number, isAlive: () => boolean): Promise<void> {
   const deadline = Date.now() + timeoutMs;

@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { machineInfo, versions, type MachineInfo, type Versions } from './machine-info.js';
+import { BUSY_LOAD, machineInfo, versions, type MachineInfo, type Versions } from './machine-info.js';
 
 /** The project root (dist/bench/lib → ../../..). */
 export const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
@@ -17,6 +17,10 @@ export interface RunHeader {
   options: Record<string, unknown>;
   machine: MachineInfo;
   versions: Versions;
+  /** Load averages (1, 5, 15 min) when the run started (= machine.loadAverage). */
+  loadAtStart: number[];
+  /** The 1-minute load at start was above BUSY_LOAD: the figures are lower bounds. */
+  busyMachine: boolean;
 }
 
 export interface RunContext {
@@ -41,14 +45,17 @@ export function createRunContext(scenario: string, options: Record<string, unkno
   const runId = newRunId();
   const dir = join(resultsRoot ?? join(PROJECT_ROOT, 'bench', 'results'), `${scenario}-${runId}`);
   mkdirSync(dir, { recursive: true });
+  const machine = machineInfo();
   const header: RunHeader = {
     runId,
     scenario,
     startedAt: new Date().toISOString(),
     commandLine: ['npm run bench --', ...process.argv.slice(2).map(shellQuote)].join(' '),
     options,
-    machine: machineInfo(),
+    machine,
     versions: versions(PROJECT_ROOT),
+    loadAtStart: machine.loadAverage,
+    busyMachine: machine.loadAverage[0]! > BUSY_LOAD,
   };
   const started = performance.now();
   return {
@@ -71,6 +78,7 @@ export function printHeader(context: RunContext): void {
     `versions: node ${v.node}, kafka ${v.kafka}, apicurio ${v.apicurio}, tally ${v.tally}, ${Object.entries(v.packages).map(([k, x]) => `${k} ${x}`).join(', ')}`,
     `options: ${JSON.stringify(header.options)}`,
     `results: ${context.dir}`,
+    `load average at start: ${header.loadAtStart.join(' ')}${header.busyMachine ? ` — measured on a busy machine (1-minute load above ${BUSY_LOAD}): the figures are lower bounds` : ''}`,
   ];
   for (const line of lines) process.stderr.write(`[bench] ${line}\n`);
 }

@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { createHistogram, decodeHistogram, type Histogram } from '../lib/latency-histogram.js';
 import { processUsage } from '../lib/process-usage.js';
 import type { ChildMessage, ParentMessage, SnapshotSighting, SwarmReport } from './swarm-messages.js';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 const WORKER = fileURLToPath(new URL('./swarm-worker.js', import.meta.url));
 export const ADDRESS_FROM = 2;
@@ -54,8 +55,6 @@ interface Child {
   report?: SwarmReport;
   exited: boolean;
 }
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export class ClientSwarm {
   private readonly children: Child[] = [];

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createHistogram, decodeHistogram, encodeHistogram, recordMs, summarize } from '../../bench/lib/latency-histogram.js';
 import { latencyCdfPlot, linePlot } from '../../bench/lib/plots.js';
-import { writeReport } from '../../bench/lib/report-writer.js';
+import { renderMarkdown, writeReport } from '../../bench/lib/report-writer.js';
 import { createRunContext } from '../../bench/lib/run-context.js';
 
 test('latency histogram: summary in ms, survives the trip through compressed base64', () => {
@@ -43,14 +43,33 @@ test('report writer: result.json, report.md with figures, failed checks and SVG 
     assert.equal(result.scenario, 'unit');
     assert.deepEqual(result.data, { anything: [1, 2] });
     assert.ok(result.machine.cores >= 1 && result.versions.node === process.version);
+    assert.equal(result.loadAverage.start.length, 3, 'load average (1, 5, 15 min) at the start');
+    assert.equal(result.loadAverage.end.length, 3, 'and at the end');
+    assert.equal(result.busyMachine, result.loadAverage.start[0] > 1.5);
     const markdown = readFileSync(written.markdownPath, 'utf8');
     assert.match(markdown, /\*\*Verdict: FAIL\*\*/);
     assert.match(markdown, /\| throughput \| 123,456 \| votes\/s \|/);
     assert.match(markdown, /!\[Lag\]\(lag\.svg\)/);
+    assert.match(markdown, /^- load average \(1 \/ 5 \/ 15 min\): at start [\d.]+ \/ [\d.]+ \/ [\d.]+, at end [\d.]+ \/ [\d.]+ \/ [\d.]+$/m);
     for (const file of ['lag.svg', 'cdf.svg']) {
       assert.ok(existsSync(join(context.dir, file)));
       assert.match(readFileSync(join(context.dir, file), 'utf8'), /^<svg/);
     }
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});
+
+test('report writer: a run that started above 1.5 load says "measured on a busy machine" at the top, a quiet one does not', () => {
+  const root = mkdtempSync(join(tmpdir(), 'bench-report-'));
+  try {
+    const { header } = createRunContext('unit', {}, root);
+    const outcome = { figures: [], checks: [], sections: [], plots: [], data: {} };
+    const busy = renderMarkdown({ ...header, loadAtStart: [3.2, 2, 1], busyMachine: true }, outcome, [], [2.5, 2, 1]);
+    assert.match(busy, /^> \*\*Measured on a busy machine\*\*: the 1-minute load average was 3\.2 at the start/m);
+    assert.match(busy, /at start 3\.2 \/ 2 \/ 1, at end 2\.5 \/ 2 \/ 1/);
+    const quiet = renderMarkdown({ ...header, loadAtStart: [0.4, 0.3, 0.2], busyMachine: false }, outcome, [], [0.5, 0.3, 0.2]);
+    assert.doesNotMatch(quiet, /busy machine/);
   } finally {
     rmSync(root, { recursive: true, force: true });
   }
