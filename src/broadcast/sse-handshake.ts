@@ -2,7 +2,7 @@
 // sends, plus our opening comment. Hand-written because the plugin's handshake costs far more per
 // client than the stream itself: per connection it builds a pushable queue, an async generator and
 // a Readable piped into the response, keeps them alive for the life of the stream, and its writes
-// go out in a second syscall after the first snapshot. Measured with test/broadcast/fanout-sanity.ts
+// go out in a second syscall after the first snapshot. Measured with bench/probes/fanout-sanity.ts
 // (10,000 clients, one process): server CPU per connection ~240 µs → ~140 µs, RSS per client
 // 19 KB → 10 KB. The bytes are the plugin's (status line, headers, retry hint) and our comment,
 // now ahead of the first snapshot and in the same write.

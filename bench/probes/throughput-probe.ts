@@ -1,17 +1,22 @@
-// A quick throughput probe (not a test, not the bench): pre-produces N votes into a fresh topic,
+// A quick throughput probe (a probe, not a bench scenario): pre-produces N votes into a fresh topic,
 // then runs `tally aggregate` as a child process and reports records/s through the exactly-once
 // path, from the first durable write to catching up (sum of the stored next offsets in Redis).
-//   node dist/test/aggregate/throughput-probe.js [votes=500000] [partitions=6] [node flags…]
+//   node dist/bench/probes/throughput-probe.js [votes=500000] [partitions=6] [node flags…]
 // e.g. add --cpu-prof --cpu-prof-dir=/tmp/prof to profile the aggregator.
 import { readdirSync, readFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
-import { createKafka, ensureTopics, Partitioners } from '../../src/kafka.js';
+import { createKafka, Partitioners } from '../../src/kafka.js';
 import { createLogger } from '../../src/logger.js';
 import { VoteCodec } from '../../src/vote-codec.js';
 import { partitionStatusKey, type PartitionStatus } from '../../src/aggregate/tally-publisher.js';
-import { VoteGenerator, type GeneratedRecord } from '../../bench/aggregate/vote-generator.js';
-import { envOf, testConfig } from '../support/test-config.js';
-import { AggregatorProcess, freePort } from './support/aggregator-process.js';
+import { VoteGenerator, type GeneratedRecord } from '../aggregate/vote-generator.js';
+import { envOf, testConfig } from '../../test/support/test-config.js';
+import { AggregatorProcess, freePort } from '../../test/aggregate/support/aggregator-process.js';
+import { createTestTopics, deleteTestTopics } from '../../test/support/test-topics.js';
+import { startProbe } from '../lib/probe-run.js';
+
+await startProbe('throughput-probe');
 
 /** Mean records per batch, batch and write time, from the aggregator's histograms (sum / count). */
 function batchSummary(metrics: string): string {
@@ -54,7 +59,7 @@ const topic = config.kafka.votesTopic;
 const kafka = createKafka(config, 'probe', createLogger('probe', config));
 const admin = kafka.admin();
 await admin.connect();
-await ensureTopics(admin, config);
+await createTestTopics(config, admin);
 const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
 await producer.connect();
 const codec = new VoteCodec(config.registryUrl, topic);
@@ -110,13 +115,13 @@ for (;;) {
     );
     break;
   }
-  await new Promise((resolve) => setTimeout(resolve, 100));
+  await sleep(100); // sampling period
 }
 console.log(`aggregator CPU s by thread since start: ${cpuByThread(aggregator.pid)}`);
 console.log(batchSummary(await aggregator.metrics()));
 console.log(`graceful stop: ${String(await aggregator.stop())}`);
 aggregator.close();
 await producer.disconnect();
-await admin.deleteTopics({ topics: [topic, config.kafka.dlqTopic] });
+await deleteTestTopics(config, admin);
 await admin.disconnect();
 redis.disconnect();

@@ -1,18 +1,21 @@
-// Fan-out sanity measurement (not a test, not the bench): one in-process broadcaster, one child
+// Fan-out sanity measurement (a probe, not a bench scenario): one in-process broadcaster, one child
 // process holding N raw-socket SSE clients spread over 127.0.0.x source addresses. For R rounds a
 // partial is published; each round reports the time from the window close (snapshot.generatedAt)
 // to the moment the LAST client received that snapshot, and the server's own fan-out time.
 //
-//   node dist/test/broadcast/fanout-sanity.js [--clients 10000] [--rounds 5] [--transport socket|plugin]
+//   node dist/bench/probes/fanout-sanity.js [--clients 10000] [--rounds 5] [--transport socket|plugin]
+// Runs under the machine lock (lib/probe-run.ts).
 import { fork } from 'node:child_process';
 import net from 'node:net';
 import { parseArgs } from 'node:util';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import { createPool } from '../../src/db/postgres.js';
 import { startBroadcastServer } from '../../src/broadcast/broadcast-server.js';
 import type { TransportKind } from '../../src/broadcast/subscriber-transport.js';
-import { testConfig } from '../support/test-config.js';
-import { createSurvey, deleteSurvey, partial, publishPartial } from './support/survey-fixtures.js';
+import { testConfig } from '../../test/support/test-config.js';
+import { createSurvey, deleteSurvey, partial, publishPartial } from '../../test/broadcast/support/survey-fixtures.js';
+import { startProbe } from '../lib/probe-run.js';
 
 const PER_ADDRESS = 1000;
 const CONNECT_CONCURRENCY = 200;
@@ -107,7 +110,7 @@ async function main(): Promise<void> {
   for (let round = 1; round <= rounds; round += 1) {
     const roundCpu = process.cpuUsage();
     await publishPartial(redis, partial(survey.id, 0, round, { responses: round, votes: { [q.id]: { [q.options[round % 4]!.id]: round } } }));
-    await new Promise((resolve) => setTimeout(resolve, 2 * config.broadcast.windowMs));
+    await sleep(2 * config.broadcast.windowMs); // a measurement round: two windows, whatever arrives
     const cpu = process.cpuUsage(roundCpu);
     child.send({ type: 'report', id: String(round) });
     // Server CPU of the round (mostly the one fan-out) per client.
@@ -124,4 +127,7 @@ async function main(): Promise<void> {
 }
 
 if (process.argv[2] === '--swarm') await swarm(Number(process.argv[3]), process.argv[4]!, Number(process.argv[5]));
-else await main();
+else {
+  await startProbe('fanout-sanity');
+  await main();
+}

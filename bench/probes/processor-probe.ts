@@ -1,7 +1,7 @@
-// The worker's batch path in isolation (not a test, not the bench): generated votes, packed like the
-// main thread packs them, through one PartitionProcessor with a real RocksDB and Redis, on this
-// thread. No Kafka, so the numbers are steadier than the end-to-end probe on a shared machine.
-//   node dist/test/aggregate/processor-probe.js [votes=300000] [batch=12000] [node flags…]
+// The worker's batch path in isolation (a probe, not a bench scenario): generated votes, packed
+// like the main thread packs them, through one PartitionProcessor with a real RocksDB and Redis, on
+// this thread. No Kafka, so the numbers are steadier than the end-to-end probe on a shared machine.
+//   node dist/bench/probes/processor-probe.js [votes=300000] [batch=12000] [node flags…]
 // Prints wall time and process CPU (all threads: GC helpers and the libuv pool included) per record.
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -14,8 +14,11 @@ import { PartitionProcessor } from '../../src/aggregate/partition-processor.js';
 import type { PackedBatch } from '../../src/aggregate/worker-messages.js';
 import { TallyPublisher, partitionStatusKey } from '../../src/aggregate/tally-publisher.js';
 import { WriterSchemas } from '../../src/aggregate/writer-schemas.js';
-import { VoteGenerator } from '../../bench/aggregate/vote-generator.js';
-import { testConfig } from '../support/test-config.js';
+import { VoteGenerator } from '../aggregate/vote-generator.js';
+import { testConfig } from '../../test/support/test-config.js';
+import { startProbe } from '../lib/probe-run.js';
+
+await startProbe('processor-probe');
 
 const votes = Number(process.argv[2] ?? 300_000);
 const batchSize = Number(process.argv[3] ?? 12_000);

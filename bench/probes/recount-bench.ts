@@ -1,14 +1,18 @@
-// Measures a full recount: `node dist/test/verify/support/recount-bench.js [records] [--cli]`
+// Measures a full recount: `node dist/bench/probes/recount-bench.js [records] [--cli]`
 // produces that many votes (default 300,000) to a fresh 6-partition topic, runs `verify` over it
 // (in process, or with --cli as `node dist/src/cli.js verify` with its progress lines and text
 // report), prints the rate, and deletes the topic. A measurement, not a test: nothing asserts a speed.
+// Runs under the machine lock (lib/probe-run.ts).
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { createKafka } from '../../../src/kafka.js';
-import { createLogger } from '../../../src/logger.js';
-import { verify } from '../../../src/verify/verifier.js';
-import { testConfig } from '../../support/test-config.js';
-import { produceVotes } from './produce-votes.js';
+import { createLogger } from '../../src/logger.js';
+import { verify } from '../../src/verify/verifier.js';
+import { testConfig } from '../../test/support/test-config.js';
+import { produceVotes } from '../../test/verify/support/produce-votes.js';
+import { deleteTestTopics } from '../../test/support/test-topics.js';
+import { startProbe } from '../lib/probe-run.js';
+
+await startProbe('recount-bench');
 
 const count = Number(process.argv[2] ?? 300_000);
 const viaCli = process.argv.includes('--cli');
@@ -32,7 +36,7 @@ async function inProcess(): Promise<void> {
 }
 
 function throughCli(): void {
-  const cli = fileURLToPath(new URL('../../../src/cli.js', import.meta.url));
+  const cli = fileURLToPath(new URL('../../src/cli.js', import.meta.url));
   const started = Date.now();
   const run = spawnSync(process.execPath, [cli, 'verify'], { env: { ...process.env, TALLY_VOTES_TOPIC: config.kafka.votesTopic }, stdio: 'inherit' });
   const seconds = (Date.now() - started) / 1000;
@@ -46,8 +50,5 @@ try {
   if (viaCli) throughCli();
   else await inProcess();
 } finally {
-  const admin = createKafka(config, 'recount-bench', logger).admin();
-  await admin.connect();
-  await admin.deleteTopics({ topics: [config.kafka.votesTopic, config.kafka.dlqTopic] });
-  await admin.disconnect();
+  await deleteTestTopics(config);
 }
