@@ -45,7 +45,7 @@ function lagMetric(metrics: string): Map<number, number> {
   return out;
 }
 
-test('paused aggregator: metric, `tally lag` and the Kafka tool agree on the lag', { timeout: 90_000 }, async () => {
+test('paused aggregator: metric, `tally lag` and the Kafka tool agree on the lag', async () => {
   const clients = await openDrillClients(config, 'lag-test', createLogger('test', config));
   const { admin, producer, codec } = clients;
   const generator = new VoteGenerator(

@@ -21,7 +21,7 @@ import { storedOffsets, waitCaughtUp } from '../support/caught-up.js';
 const config = testConfig('redelivery', { TALLY_VOTES_PARTITIONS: '3', TALLY_CHECKPOINT_EVERY: '1000' });
 const topic = config.kafka.votesTopic;
 
-test('group offsets reset to 0 while stopped: nothing is counted twice, new records still count', { timeout: 90_000 }, async () => {
+test('group offsets reset to 0 while stopped: nothing is counted twice, new records still count', async () => {
   const clients = await openDrillClients(config, 'redelivery-test', createLogger('test', config));
   const { admin, producer, redis, codec } = clients;
   const pg = createPool(config.postgres.url, 1);

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { partitionKeyFor } from '../../src/partition-key.js';
 import { voterPseudonym } from '../../src/ingest/voter-pseudonym.js';
 import { consumeVotes, createSurvey, signToken, partitionOfKey, sampleSurvey, startHarness, topicRecordCount, vote, type Harness } from './support/ingest-harness.js';
-import { waitFor } from '../support/wait.js';
+import { waitFor, within } from '../support/wait.js';
 
 let h: Harness;
 
@@ -208,12 +208,11 @@ test('when Kafka cannot take the record: 503 with Retry-After, the one-vote keys
   const admin = (await import('../../src/kafka.js')).createKafka(h.config, 'test-delete', h.deps.logger).admin();
   await admin.connect();
   await admin.deleteTopics({ topics: [h.config.kafka.votesTopic] });
-  const started = Date.now();
-  const failed = await vote(h, survey.id, 'henry', payload);
+  // The producer's retries are bounded: the answer comes (a deadline, not a speed: bench/ measures).
+  const failed = await within(vote(h, survey.id, 'henry', payload), { timeoutMs: 30_000, what: 'the 503 once the bounded send retries are spent' });
   assert.equal(failed.statusCode, 503, failed.body);
   assert.equal(failed.json().code, 'TALLY_ERR_UNAVAILABLE');
   assert.ok(Number(failed.headers['retry-after']) >= 1);
-  assert.ok(Date.now() - started < 10_000, 'answered within the bounded retry time');
   // While the producer reconnects (it re-creates the topic on start-up), votes are refused fast or accepted;
   // henry's failed vote claimed nothing, so he is never told he voted already.
   try {
