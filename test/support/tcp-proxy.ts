@@ -61,6 +61,13 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
     server.listen(0, '127.0.0.1', () => resolve());
   });
   const port = (server.address() as net.AddressInfo).port;
+  const destroyAll = () => {
+    for (const { client, upstream } of pairs) {
+      client.destroy();
+      upstream.destroy();
+    }
+    pairs.clear();
+  };
 
   return {
     port,
@@ -79,11 +86,7 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
     },
     cut() {
       state = 'cut';
-      for (const { client, upstream } of pairs) {
-        client.destroy();
-        upstream.destroy();
-      }
-      pairs.clear();
+      destroyAll();
     },
     restore() {
       state = 'forwarding';
@@ -93,11 +96,7 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
       }
     },
     async close() {
-      for (const { client, upstream } of pairs) {
-        client.destroy();
-        upstream.destroy();
-      }
-      pairs.clear();
+      destroyAll();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
