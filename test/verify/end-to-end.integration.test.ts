@@ -16,7 +16,7 @@ import type { VerifyReport } from '../../src/verify/verify-report.js';
 import { committedOffsets, logEnds, waitCaughtUp } from '../support/caught-up.js';
 import { envOf, testConfig } from '../support/test-config.js';
 import { deleteTestTopics } from '../support/test-topics.js';
-import { sleep, waitFor } from '../support/wait.js';
+import { sleep, waitFor, within } from '../support/wait.js';
 import { deleteCheckpointsOf, tamperCheckpoint } from './support/checkpoint-admin.js';
 import { produceVotes } from './support/produce-votes.js';
 
@@ -77,7 +77,7 @@ before(async () => {
     throw new Error(`${(error as Error).message}; aggregator stderr: ${stderr()}`);
   }
   child.kill('SIGTERM');
-  assert.equal(await exited, 0, `graceful stop; stderr: ${stderr()}`);
+  assert.equal(await within(exited, { timeoutMs: 60_000, what: 'the aggregator to stop after SIGTERM' }), 0, `graceful stop; stderr: ${stderr()}`);
 });
 
 after(async () => {
@@ -189,6 +189,6 @@ test('verify passes while the aggregator runs and votes keep arriving (live tall
     producing = false;
     await producer;
     child.kill('SIGTERM');
-    await exited;
+    await within(exited, { timeoutMs: 60_000, what: 'the aggregator to stop after SIGTERM' });
   }
 });
