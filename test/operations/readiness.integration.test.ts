@@ -8,9 +8,9 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { connect } from 'node:net';
 import { Kafka, logLevel } from 'kafkajs';
+import { loadConfig } from '../../src/config.js';
 import { freePort } from '../support/free-port.js';
 import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy.js';
-import { testConfig } from '../support/test-config.js';
 import { waitFor } from '../support/wait.js';
 import { startHarness, type Harness } from '../ingest/support/ingest-harness.js';
 
@@ -64,7 +64,7 @@ async function eventually(h: Harness, want: number, what: string): Promise<Recor
 test('/readyz turns unready when Redis or Kafka stops and ready again when it returns', async () => {
   const redisPort = await freePort();
   let redis = await startRedis(redisPort);
-  const [host, port] = testConfig('readiness-broker').kafka.brokers[0]!.split(':');
+  const [host, port] = loadConfig(process.env).kafka.brokers[0]!.split(':');
   const proxy = await startTcpProxy({ host: host!, port: Number(port) });
   let h: Harness | undefined;
   try {
