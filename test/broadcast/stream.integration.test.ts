@@ -11,7 +11,7 @@ import type { SurveySnapshot } from '../../src/broadcast/snapshot.js';
 import { waitFor } from '../support/wait.js';
 import { broadcastFixture, type BroadcastFixture } from './support/broadcast-fixture.js';
 import { openSse, snapshotOf, type SseEvent } from './support/sse-client.js';
-import { createSurvey, deleteSurvey, partial, publishPartial, type CreatedSurvey } from './support/survey-fixtures.js';
+import { partial, publishPartial } from './support/survey-fixtures.js';
 
 const WINDOW_MS = 200;
 /** A window no test waits for: a snapshot seen with it was sent on connect. */
@@ -30,9 +30,8 @@ async function streamFixture(t: TestContext, windowMs = WINDOW_MS): Promise<Broa
 }
 
 /** A second survey whose snapshots prove that a window closed after the moment it was changed. */
-async function windowClock(t: TestContext, fx: BroadcastFixture): Promise<{ tick(): Promise<void> }> {
-  const clock: CreatedSurvey = await createSurvey(fx.pool, 'Window clock', QUESTIONS);
-  t.after(() => deleteSurvey(fx.pool, fx.redis, clock.id));
+async function windowClock(fx: BroadcastFixture): Promise<{ tick(): Promise<void> }> {
+  const clock = await fx.addSurvey('Window clock', QUESTIONS);
   const stream = await fx.openStream({ path: `/v1/surveys/${clock.id}/results/stream` });
   await stream.next(isSnapshot);
   let offset = 0;
@@ -92,7 +91,7 @@ test('partials in → one snapshot on the stream within the window, sums over pa
 
 test('an unchanged survey sends no snapshot, only heartbeat comments', async (t) => {
   const fx = await streamFixture(t);
-  const clock = await windowClock(t, fx);
+  const clock = await windowClock(fx);
   const s = await fx.openStream();
   await s.next(isSnapshot);
   // Three windows closed while this survey was connected and unchanged (each carried a change of

@@ -32,6 +32,8 @@ export interface BroadcastFixture {
    * startServer() itself) starts the server.
    */
   setUp(title: string, questions: SurveySpec, options?: { startServer?: boolean }): Promise<void>;
+  /** Another survey of the test, deleted at tearDown() like the first. */
+  addSurvey(title: string, questions: SurveySpec): Promise<CreatedSurvey>;
   /** Starts (or restarts, e.g. on the same port) the broadcast server. */
   startServer(config?: TallyConfig): Promise<RunningBroadcastServer>;
   /** Opens an SSE stream (default: the survey's) and closes it at tearDown(). */
@@ -46,6 +48,7 @@ export function broadcastFixture(name: string, env: Record<string, string> = {})
   const pool = createPool(config.postgres.url, 2);
   const redis = new Redis(config.redisUrl);
   const streams: SseStream[] = [];
+  const surveys: CreatedSurvey[] = [];
   let survey: CreatedSurvey | undefined;
   let server: RunningBroadcastServer | undefined;
   const need = <T>(value: T | undefined, what: string): T => {
@@ -68,8 +71,13 @@ export function broadcastFixture(name: string, env: Record<string, string> = {})
     },
     streams,
     async setUp(title, questions, options = {}) {
-      survey = await createSurvey(pool, title, questions);
+      survey = await fixture.addSurvey(title, questions);
       if (options.startServer !== false) await fixture.startServer();
+    },
+    async addSurvey(title, questions) {
+      const created = await createSurvey(pool, title, questions);
+      surveys.push(created);
+      return created;
     },
     async startServer(serverConfig = config) {
       server = await startBroadcastServer(serverConfig);
@@ -83,7 +91,7 @@ export function broadcastFixture(name: string, env: Record<string, string> = {})
     async tearDown() {
       for (const stream of streams) stream.close();
       await server?.close();
-      if (survey) await deleteSurvey(pool, redis, survey.id);
+      for (const created of surveys) await deleteSurvey(pool, redis, created.id);
       await pool.end();
       redis.disconnect();
     },
