@@ -38,13 +38,54 @@ export function schemaIdOf(record: Buffer): number {
   return record.readUInt32BE(1);
 }
 
+interface AvroTap {
+  readLong(): number;
+  skipLong(): void;
+  readString(): string;
+}
+
+/**
+ * avsc reads a map into a plain object with `val[key] = value`, so a key named `__proto__` (a
+ * question id in `answers`) replaced the object's prototype instead of becoming an entry, and
+ * `for…in` then listed the array's indices as questions. This map type reads every key as an own
+ * property. Resolvers for other writer schemas reuse the reader's `_read` (avsc's MapType._update
+ * copies it), so every writer schema gets the same behaviour.
+ */
+class OwnKeysMapType extends (avro.types.MapType as unknown as new (schema: unknown, opts: unknown) => { valuesType: { _read(tap: AvroTap): unknown } }) {
+  _read(tap: AvroTap): Record<string, unknown> {
+    const values = this.valuesType;
+    const val: Record<string, unknown> = {};
+    for (;;) {
+      let n = tap.readLong();
+      if (n === 0) return val;
+      if (n < 0) {
+        n = -n;
+        tap.skipLong(); // block size in bytes
+      }
+      while (n--) {
+        const key = tap.readString();
+        const value = values._read(tap);
+        if (key === '__proto__') Object.defineProperty(val, key, { value, enumerable: true, writable: true, configurable: true });
+        else val[key] = value;
+      }
+    }
+  }
+}
+
+/** Every Avro type of the vote schema, with maps read by OwnKeysMapType. */
+function voteType(schemaJson: string): avro.Type {
+  return avro.Type.forSchema(JSON.parse(schemaJson), {
+    typeHook: (schema, opts) => (typeof schema === 'object' && (schema as { type?: unknown }).type === 'map' ? (new OwnKeysMapType(schema, opts) as unknown as avro.Type) : undefined),
+  });
+}
+
 /** Decodes vote records with the current schema as reader, resolving any registered writer schema. */
 export class VoteDecoder {
   private readonly reader: avro.Type;
   private readonly resolvers = new Map<number, avro.Resolver | avro.Type>();
 
   constructor(readerSchemaJson: string = voteSchemaJson) {
-    this.reader = avro.Type.forSchema(JSON.parse(readerSchemaJson));
+    this.reader = voteType(readerSchemaJson);
   }
 
   hasSchema(id: number): boolean {
@@ -53,7 +94,7 @@ export class VoteDecoder {
 
   addWriterSchema(id: number, writerSchemaJson: string): void {
     if (this.resolvers.has(id)) return;
-    const writer = avro.Type.forSchema(JSON.parse(writerSchemaJson));
+    const writer = voteType(writerSchemaJson);
     this.resolvers.set(id, writer.equals(this.reader) ? this.reader : this.reader.createResolver(writer));
   }
 

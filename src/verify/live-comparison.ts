@@ -1,5 +1,6 @@
 // Compares a live partial with the recount of the same survey and partition at the partial's
 // nextOffset, and says what differs, path by path ("votes.q1.o2: recount 3, live 4").
+import { ownValue } from '../own-keys.js';
 import type { OptionCounts, RegionTally, SurveyPartial } from '../partition-tally.js';
 import type { SurveyRecount } from './partition-recount.js';
 
@@ -13,15 +14,20 @@ export interface SurveySnapshot {
 
 export const EMPTY_SNAPSHOT: SurveySnapshot = { responses: 0, votes: {}, regions: {}, minutes: new Map() };
 
+/** A map-like object without a prototype, so ids such as `__proto__` are plain keys. */
+function emptyRecord<T>(): { [key: string]: T } {
+  return Object.create(null) as { [key: string]: T };
+}
+
 function copyCounts(counts: OptionCounts): OptionCounts {
-  const copy: OptionCounts = {};
-  for (const question of Object.keys(counts)) copy[question] = { ...counts[question] };
+  const copy: OptionCounts = emptyRecord();
+  for (const question of Object.keys(counts)) copy[question] = Object.assign(emptyRecord<number>(), counts[question]);
   return copy;
 }
 
 export function snapshotOf(survey: SurveyRecount | undefined): SurveySnapshot {
   if (survey === undefined) return EMPTY_SNAPSHOT;
-  const regions: SurveySnapshot['regions'] = {};
+  const regions: SurveySnapshot['regions'] = emptyRecord();
   for (const region of Object.keys(survey.regions)) {
     const tally = survey.regions[region]!;
     regions[region] = { responses: tally.responses, votes: copyCounts(tally.votes) };
@@ -45,8 +51,9 @@ export function liveDifferences(recount: SurveySnapshot, live: SurveyPartial): s
   compareCounts('votes', recount.votes, live.votes ?? {}, note);
   const liveRegions = live.regions ?? {};
   for (const region of union(Object.keys(recount.regions), Object.keys(liveRegions))) {
-    const mine = recount.regions[region] ?? { responses: 0, votes: {} };
-    const theirs: Partial<RegionTally> = liveRegions[region] ?? {};
+    // Ids come from votes: only own keys count (a region called `constructor` is a region).
+    const mine = ownValue(recount.regions, region) ?? { responses: 0, votes: {} };
+    const theirs: Partial<RegionTally> = ownValue(liveRegions, region) ?? {};
     note(`regions.${region}.responses`, mine.responses, theirs.responses);
     compareCounts(`regions.${region}.votes`, mine.votes, theirs.votes ?? {}, note);
   }
@@ -62,10 +69,10 @@ function union(a: string[], b: string[]): string[] {
 
 function compareCounts(prefix: string, mine: OptionCounts, theirs: OptionCounts, note: (path: string, recount: number, live: unknown) => void): void {
   for (const question of union(Object.keys(mine), Object.keys(theirs))) {
-    const myOptions = mine[question] ?? {};
-    const theirOptions = theirs[question] ?? {};
+    const myOptions = ownValue(mine, question) ?? {};
+    const theirOptions = ownValue(theirs, question) ?? {};
     for (const option of union(Object.keys(myOptions), Object.keys(theirOptions))) {
-      note(`${prefix}.${question}.${option}`, myOptions[option] ?? 0, theirOptions[option]);
+      note(`${prefix}.${question}.${option}`, ownValue(myOptions, option) ?? 0, ownValue(theirOptions, option));
     }
   }
 }
