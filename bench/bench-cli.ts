@@ -40,6 +40,8 @@ program
   .option('--seed <n>', 'PRNG seed (same seed, same records)', integer(0, 2 ** 32 - 1), 1)
   .option('--drain-timeout <s>', 'give up waiting for the aggregator after this many seconds', integer(1), 900)
   .option('--keep', 'keep the topics, group, Redis keys and data dir after the run', false)
+  .option('--profile', 'sample the aggregator with perf (linux-perf) and report its CPU per stage', false)
+  .option('--no-ceiling', 'skip the kafkajs consume ceiling measured on the same topic after the aggregator')
   .action(async (options) => {
     await holdMachineLock();
     const { runAggregate } = await import('./aggregate/aggregate-scenario.js');

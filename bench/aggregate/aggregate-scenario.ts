@@ -3,6 +3,13 @@
 // exactly-once path. Measures sustained votes/s, consumer lag over time, and checks the final
 // tallies (sum of the Redis partials per survey) against the generator's expected counts.
 // Exit status 1, with the first differing counts, if they differ.
+// Then, on the same topic, a plain kafkajs consumer with the aggregator's fetch settings
+// (consume-ceiling.ts) measures what kafkajs alone delivers: the report gives tally ÷ ceiling.
+// --profile samples the aggregator with perf and splits its CPU per stage (stage-profile.ts).
+import { execFile } from 'node:child_process';
+import { copyFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { Redis } from 'ioredis';
 import type { Admin, Producer } from 'kafkajs';
 import { createKafka, ensureTopics, Partitioners } from '../../src/kafka.js';
@@ -10,13 +17,15 @@ import { createLogger } from '../../src/logger.js';
 import { surveyHashKey, type SurveyPartial } from '../../src/partition-tally.js';
 import { VoteCodec } from '../../src/vote-codec.js';
 import { sampleLag, endOffsetTotal, type LagSample } from '../lib/consumer-lag.js';
-import { linePlot, type Row } from '../lib/plots.js';
+import { barPlot, linePlot, type Plot, type Row } from '../lib/plots.js';
 import { processTreeUsage } from '../lib/process-usage.js';
 import { startRole, type RoleProcess } from '../lib/role-process.js';
-import { createRunContext, printHeader, type RunContext } from '../lib/run-context.js';
+import { PROJECT_ROOT, createRunContext, printHeader, type RunContext } from '../lib/run-context.js';
 import { benchSurveyIds, createRunEnv } from '../lib/run-env.js';
 import { markdownTable, printOutcome, writeReport, type Check, type Figure } from '../lib/report-writer.js';
+import type { CeilingResult } from './consume-ceiling.js';
 import type { SurveyCounts } from './expected-tally.js';
+import { analyzePerf, perfAvailable, stageTable, startPerf, type StageProfile } from './stage-profile.js';
 import { diffTallies, formatDifferences, sumPartials } from './tally-diff.js';
 import { INVALID_KINDS, VoteGenerator, type GeneratedRecord } from './vote-generator.js';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -40,10 +49,25 @@ export interface AggregateOptions {
   seed: number;
   drainTimeout: number;
   keep: boolean;
+  /** Sample the aggregator with perf and report CPU per stage. */
+  profile: boolean;
+  /** Skip the kafkajs ceiling run. */
+  ceiling: boolean;
   results?: string;
 }
 
 const REGIONS = ['EU', 'NA', 'SA', 'APAC', 'AF'];
+const execFileAsync = promisify(execFile);
+
+/** Runs the plain kafkajs consumer over the whole topic in a child process (consume-ceiling.ts). */
+async function measureCeiling(env: Record<string, string>, records: number): Promise<CeilingResult> {
+  const { stdout } = await execFileAsync(process.execPath, [join(PROJECT_ROOT, 'dist', 'bench', 'aggregate', 'consume-ceiling.js'), String(records)], {
+    env: { ...process.env, ...env },
+    timeout: 660_000,
+    maxBuffer: 1 << 20,
+  });
+  return JSON.parse(stdout.trim().split('\n').at(-1)!) as CeilingResult;
+}
 
 interface Timeline {
   t: number;
@@ -113,6 +137,8 @@ export async function runAggregate(options: AggregateOptions): Promise<number> {
   const timeline: Timeline[] = [];
   const lagSamples: LagSample[] = [];
   let sampling: NodeJS.Timeout | undefined;
+  let perf: ReturnType<typeof startPerf> | undefined;
+  if (options.profile && !perfAvailable()) throw new Error('--profile needs perf (Debian: apt-get install linux-perf; scripts/bench.sh installs it)');
   try {
     await Promise.all([admin.connect(), producer.connect(), redis.connect()]);
     await ensureTopics(admin, config);
@@ -155,11 +181,19 @@ export async function runAggregate(options: AggregateOptions): Promise<number> {
     };
     const startAggregator = async () => {
       context.progress('starting the aggregator');
-      aggregator = await startRole({ role: 'aggregate', port: config.ports.aggregate, env: runEnv.env, logDir: context.dir, readyTimeoutMs: 60_000 });
+      aggregator = await startRole({
+        role: 'aggregate',
+        port: config.ports.aggregate,
+        env: runEnv.env,
+        logDir: context.dir,
+        readyTimeoutMs: 60_000,
+        nodeArgs: options.profile ? ['--perf-basic-prof'] : [],
+      });
       context.progress(`aggregator ready (pid ${aggregator.pid})`);
+      if (options.profile) perf = startPerf(aggregator.pid, join(context.dir, 'perf.data'));
       return now();
     };
-    sampling = setInterval(() => void sample(), 500);
+    sampling = setInterval(() => void sample(), 250);
 
     let aggregatorReadyAt = options.preload ? Number.NaN : await startAggregator();
     const progress = () => {
@@ -196,8 +230,11 @@ export async function runAggregate(options: AggregateOptions): Promise<number> {
     }
     clearInterval(sampling);
     sampling = undefined;
+    const perfStopped = perf?.stop();
+    perf = undefined;
     await sample();
     const aggregatorUsage = aggregator ? processTreeUsage(aggregator.pid) : { cpuSeconds: 0, rssBytes: 0, processes: 0 };
+    const drained = Number.isFinite(drainedAt);
 
     // Final tallies: poll Redis until they match or stop changing for a few seconds.
     let actual = await readTallies(redis, surveyIds);
@@ -210,11 +247,31 @@ export async function runAggregate(options: AggregateOptions): Promise<number> {
     }
     const dlq = await endOffsetTotal(admin, config.kafka.dlqTopic).catch(() => ({ records: -1 }));
 
-    // Throughput: from the first committed progress to the last record committed.
+    let profile: StageProfile | undefined;
+    if (perfStopped && aggregator) {
+      await perfStopped;
+      context.progress('analysing the perf samples (perf script)');
+      profile = await analyzePerf(join(context.dir, 'perf.data'), aggregator.pid, topicEnd.records);
+      // Kept beside perf.data for a closer look: cp it back to /tmp, then `perf script -i perf.data`.
+      copyFileSync(`/tmp/perf-${aggregator.pid}.map`, join(context.dir, `perf-${aggregator.pid}.map`));
+      rmSync(`/tmp/perf-${aggregator.pid}.map`, { force: true });
+    }
+    // The ceiling runs alone: the aggregator stops first (its graceful stop is checked here too).
+    const aggregatorExit = aggregator ? await aggregator.stop() : null;
+    context.progress(`aggregator stopped: ${aggregatorExit}`);
+    let ceiling: CeilingResult | undefined;
+    if (options.ceiling && drained) {
+      context.progress('measuring the kafkajs consume ceiling on the same topic (plain consumer, no processing)');
+      ceiling = await measureCeiling(runEnv.env, topicEnd.records);
+      context.progress(`ceiling: ${Math.round(ceiling.recordsPerSecond).toLocaleString('en-US')} records/s, ${ceiling.cpuMicrosPerRecord.toFixed(2)} µs CPU per record`);
+    }
+
+    // Throughput: from the first sample that saw a commit to the first that saw the last one; the
+    // records committed before the first such sample are outside the window, so not counted.
     const firstProgress = lagSamples.find((s) => s.committed > 0);
-    const drained = Number.isFinite(drainedAt);
     const throughputWindow = firstProgress && drained ? (drainedAt - firstProgress.t) / 1000 : Number.NaN;
-    const sustained = drained ? topicEnd.records / throughputWindow : Number.NaN;
+    const windowRecords = firstProgress ? topicEnd.total - firstProgress.committed : 0;
+    const sustained = drained ? windowRecords / throughputWindow : Number.NaN;
     const rates: Row[] = [];
     for (let i = 1; i < timeline.length; i++) {
       const a = timeline[i - 1]!;
@@ -269,6 +326,14 @@ export async function runAggregate(options: AggregateOptions): Promise<number> {
       { name: 'drain after generator', value: drained ? Math.round((drainedAt - producedAt) / 100) / 10 : 'not drained', unit: 's', meaning: 'time from the last record written to the last record committed' },
       { name: 'exactness', value: differences.length === 0 ? 'exact' : `${differences.length} counts differ`, meaning: 'final Redis tallies vs the generator\'s expected counts (docs/counting-rules.md)' },
       { name: 'aggregator CPU', value: Math.round(aggregatorCpu * 10) / 10, unit: 'CPU-seconds', meaning: `user+system time of the aggregator process tree from the first commit to the last (${(aggregatorCpu / Math.max(1, throughputWindow)).toFixed(2)} cores on average)` },
+      { name: 'aggregator CPU per record', value: Math.round((aggregatorCpu / Math.max(1, windowRecords)) * 1e8) / 100, unit: 'µs', meaning: 'aggregator CPU-seconds over the throughput window ÷ records committed in it (the ceiling below is measured the same way)' },
+      ...(ceiling
+        ? [
+            { name: 'kafkajs consume ceiling', value: Math.round(ceiling.recordsPerSecond), unit: 'records/s', meaning: 'a plain kafkajs consumer (same fetch settings, no processing) reading the same topic after the aggregator stopped' },
+            { name: 'tally ÷ ceiling', value: `${((sustained / ceiling.recordsPerSecond) * 100).toFixed(1)} %`, meaning: 'aggregator sustained throughput ÷ kafkajs consume ceiling, same run, same topic (target ≥ 60 %)' },
+            { name: 'ceiling CPU per record', value: Math.round(ceiling.cpuMicrosPerRecord * 100) / 100, unit: 'µs', meaning: 'CPU of the plain consumer process per record: what kafkajs itself costs' },
+          ]
+        : []),
       { name: 'aggregator memory (max RSS)', value: Math.round(Math.max(0, ...timeline.map((t) => t.aggregatorRssMiB))), unit: 'MiB', meaning: 'largest resident set of the aggregator process tree' },
     ];
     const perSurvey = surveyIds.slice(0, 10).map((id, i) => [
@@ -295,10 +360,28 @@ export async function runAggregate(options: AggregateOptions): Promise<number> {
           ].join('\n'),
         },
         ...(differences.length > 0 ? [{ title: 'First differing counts', markdown: '```\n' + formatDifferences(differences, 50) + '\n```' }] : []),
+        ...(profile
+          ? [
+              {
+                title: 'Aggregator CPU per stage (perf)',
+                markdown: [
+                  `perf record -F 999 -g on every thread of the aggregator from /readyz to the drain: ${profile.samples.toLocaleString('en-US')} samples over ${profile.records.toLocaleString('en-US')} records. Each sample goes to the first stage whose rule matches a frame, leaf first (bench/aggregate/stage-profile.ts), so GC, SHA-256 in OpenSSL and RocksDB in the libuv pool count where they run.`,
+                  '',
+                  stageTable(profile),
+                  '',
+                  'Most frequent leaf symbols of the samples no stage rule matched:',
+                  '',
+                  markdownTable(['symbol', 'samples'], profile.unmatchedTop.slice(0, 12).map(([symbol, n]) => [symbol.slice(0, 120), n])),
+                ].join('\n'),
+              },
+            ]
+          : []),
       ],
       plots: [
         linePlot('lag-over-time', 'Consumer lag over time', lagSamples.map((s) => ({ seconds: s.t / 1000, lag: s.lag })), { field: 'seconds', title: 'seconds since start' }, { field: 'lag', title: 'lag (records)' }),
         linePlot('throughput-over-time', 'Throughput over time', rates, { field: 'seconds', title: 'seconds since start' }, { field: 'votesPerSecond', title: 'records/s' }, 'series'),
+        ...ceilingPlots(sustained, aggregatorCpu / Math.max(1, windowRecords), ceiling),
+        ...(profile ? [stagePlot(profile)] : []),
         linePlot('aggregator-cpu', 'Aggregator CPU-seconds (cumulative)', timeline.map((t) => ({ seconds: t.t / 1000, cpu: t.aggregatorCpuSeconds })), { field: 'seconds', title: 'seconds since start' }, { field: 'cpu', title: 'CPU-seconds' }),
       ],
       data: {
@@ -310,6 +393,9 @@ export async function runAggregate(options: AggregateOptions): Promise<number> {
         expectedOutcomes,
         invalidByKind: generator.invalidByKind,
         dlqRecords: dlq.records,
+        ceiling,
+        profile,
+        aggregatorExit,
         differences: differences.slice(0, 1000),
         timeline,
         lagSamples,
@@ -324,9 +410,47 @@ export async function runAggregate(options: AggregateOptions): Promise<number> {
     return written.passed ? 0 : 1;
   } finally {
     if (sampling) clearInterval(sampling);
-    if (aggregator) context.progress(`aggregator stopped: ${await aggregator.stop()}`);
+    if (aggregator && aggregator.child.exitCode === null && aggregator.child.signalCode === null) context.progress(`aggregator stopped: ${await aggregator.stop()}`);
+    if (perf) await perf.stop().catch(() => undefined);
     await cleanUp(context, options.keep, { admin, redis, producer, topics: [config.kafka.votesTopic, config.kafka.dlqTopic], group: config.kafka.consumerGroup, surveyIds, removeDataDir: runEnv.removeDataDir });
   }
+}
+
+/** Tally beside the plain kafkajs consumer: records/s and CPU µs per record. */
+function ceilingPlots(sustained: number, cpuPerRecord: number, ceiling: CeilingResult | undefined): Plot[] {
+  if (!ceiling || !Number.isFinite(sustained)) return [];
+  return [
+    barPlot(
+      'tally-vs-ceiling',
+      'Tally vs the kafkajs consume ceiling (same topic, same run)',
+      [
+        { consumer: 'kafkajs, no processing (ceiling)', recordsPerSecond: Math.round(ceiling.recordsPerSecond) },
+        { consumer: 'tally aggregate (exactly-once)', recordsPerSecond: Math.round(sustained) },
+      ],
+      { field: 'consumer', title: '' },
+      { field: 'recordsPerSecond', title: 'records/s' },
+    ),
+    barPlot(
+      'cpu-per-record',
+      'CPU per record: tally vs the kafkajs consume ceiling',
+      [
+        { consumer: 'kafkajs, no processing (ceiling)', micros: Math.round(ceiling.cpuMicrosPerRecord * 100) / 100 },
+        { consumer: 'tally aggregate (exactly-once)', micros: Math.round(cpuPerRecord * 1e8) / 100 },
+      ],
+      { field: 'consumer', title: '' },
+      { field: 'micros', title: 'µs of CPU per record' },
+    ),
+  ];
+}
+
+/** One bar per stage, stacked by the kind of thread it ran on. */
+function stagePlot(profile: StageProfile): Plot {
+  const rows: Row[] = [];
+  for (const [stage, byKind] of Object.entries(profile.micros)) {
+    for (const [kind, micros] of Object.entries(byKind)) rows.push({ stage, thread: kind, micros: Math.round((micros ?? 0) * 1000) / 1000 });
+  }
+  rows.sort((a, b) => Number(b.micros) - Number(a.micros));
+  return barPlot('cpu-per-stage', 'Aggregator CPU per record, by stage and thread (perf)', rows, { field: 'stage', title: '' }, { field: 'micros', title: 'µs of CPU per record' }, 'thread');
 }
 
 async function cleanUp(

@@ -36,6 +36,23 @@ export function linePlot(name: string, title: string, rows: Row[], x: { field: s
   };
 }
 
+/** Horizontal bars, one per category (in the rows' order); `series` stacks each bar by colour. */
+export function barPlot(name: string, title: string, rows: Row[], category: { field: string; title: string }, value: { field: string; title: string }, series?: string): Plot {
+  return {
+    name,
+    title,
+    spec: {
+      ...frame(title, rows),
+      mark: { type: 'bar' },
+      encoding: {
+        y: { field: category.field, type: 'nominal', title: category.title, sort: null },
+        x: { field: value.field, type: 'quantitative', title: value.title, stack: series ? 'zero' : null },
+        ...(series ? { color: { field: series, type: 'nominal' } } : {}),
+      },
+    } as vegaLite.TopLevelSpec,
+  };
+}
+
 /** -log10(1 - p): 1 = p90, 2 = p99, 3 = p99.9; the usual way to show a latency tail. */
 const NINES = [0, 50, 90, 99, 99.9, 99.99, 99.999];
 
