@@ -12,7 +12,10 @@ import { VoteCodec, VoteDecoder, voteSchemaJson } from '../../src/vote-codec.js'
 import { packBatch, type KafkaRecordLike } from '../../src/aggregate/packed-batch.js';
 import { PartitionProcessor } from '../../src/aggregate/partition-processor.js';
 import type { PackedBatch } from '../../src/aggregate/worker-messages.js';
-import { TallyPublisher, partitionStatusKey } from '../../src/aggregate/tally-publisher.js';
+import { partitionStatusKey } from '../../src/aggregate/partial-publisher.js';
+import { RecordReader } from '../../src/aggregate/record-reader.js';
+import { RedisPartialPublisher } from '../../src/aggregate/redis-partial-publisher.js';
+import { RocksDBPartitionStore } from '../../src/aggregate/rocksdb-partition-store.js';
 import { WriterSchemas } from '../../src/aggregate/writer-schemas.js';
 import { VoteGenerator } from '../aggregate/vote-generator.js';
 import { testConfig } from '../../test/support/test-config.js';
@@ -42,14 +45,15 @@ while (generator.produced < votes) {
 
 const decoder = new VoteDecoder();
 decoder.addWriterSchema(SCHEMA_ID, voteSchemaJson);
-const publisher = new TallyPublisher(config.redisUrl, topic, 'processor-probe');
+const publisher = new RedisPartialPublisher(config.redisUrl, topic, 'processor-probe');
 const dir = mkdtempSync(join(tmpdir(), 'tally-processor-probe-'));
-const processor = await PartitionProcessor.open(dir, {
+const schemas = new WriterSchemas(config.registryUrl, decoder);
+const processor = await PartitionProcessor.open(await RocksDBPartitionStore.open(dir), {
   topic,
   partition: 0,
   checkpointEvery: 10_000,
-  decoder,
-  schemas: new WriterSchemas(config.registryUrl, decoder),
+  reader: new RecordReader(decoder, schemas),
+  schemas,
   publisher,
 });
 

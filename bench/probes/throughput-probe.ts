@@ -9,7 +9,7 @@ import { Redis } from 'ioredis';
 import { createKafka, Partitioners } from '../../src/kafka.js';
 import { createLogger } from '../../src/logger.js';
 import { VoteCodec } from '../../src/vote-codec.js';
-import { partitionStatusKey, type PartitionStatus } from '../../src/aggregate/tally-publisher.js';
+import { partitionStatusKey, type PartitionStatus } from '../../src/aggregate/partial-publisher.js';
 import { VoteGenerator, type GeneratedRecord } from '../aggregate/vote-generator.js';
 import { envOf, testConfig } from '../../test/support/test-config.js';
 import { AggregatorProcess, freePort } from '../../test/aggregate/support/aggregator-process.js';

@@ -1,6 +1,6 @@
 // `tally aggregate`: a kafkajs consumer group on the votes topic; each assigned partition is pinned
-// to a worker thread that keeps its tallies in its own RocksDB (see owned-partitions.ts for the
-// batch path, partition-processor.ts for the counting). This file only assembles the parts.
+// to a worker thread that keeps its tallies in its own RocksDB (README.md draws the batch path and
+// the partition lifecycle). This file only assembles the parts.
 import { hostname } from 'node:os';
 import { Redis } from 'ioredis';
 import type { TallyConfig } from '../config.js';
@@ -11,6 +11,7 @@ import { createMetricsRegistry } from '../metrics.js';
 import { createRoleServer } from '../role-server.js';
 import type { RunningRole } from '../role.js';
 import { createAggregateMetrics } from './aggregate-metrics.js';
+import { consumerSettings } from './consumer-settings.js';
 import { LagMonitor } from './lag-monitor.js';
 import { OwnedPartitions } from './owned-partitions.js';
 import { WorkerSlots } from './worker-slots.js';
@@ -22,16 +23,6 @@ export interface RunningAggregator extends RunningRole {
   /** Refreshes the lag metric now instead of waiting for the next tick. */
   refreshLag(): Promise<void>;
 }
-
-/** Large fetches keep the per-batch costs (worker hop, fsync, Redis, commit) small per record. */
-const MAX_BYTES_PER_PARTITION = 2 * 1024 * 1024;
-/**
- * A member killed with -9 holds its partitions until its session expires, so this is the pause a
- * crash costs. 6 s is the broker's default minimum; heartbeats go every second, and no batch
- * blocks the main thread anywhere near that long (the work happens on worker threads).
- */
-const SESSION_TIMEOUT_MS = 6000;
-const HEARTBEAT_INTERVAL_MS = 1000;
 
 export async function start(config: TallyConfig): Promise<RunningAggregator> {
   const logger = createLogger('aggregate', config);
@@ -46,14 +37,7 @@ export async function start(config: TallyConfig): Promise<RunningAggregator> {
   await ensureTopics(admin, config);
   const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
   await producer.connect();
-  const consumer = kafka.consumer({
-    groupId: config.kafka.consumerGroup,
-    sessionTimeout: SESSION_TIMEOUT_MS,
-    heartbeatInterval: HEARTBEAT_INTERVAL_MS,
-    maxBytesPerPartition: MAX_BYTES_PER_PARTITION,
-    maxBytes: MAX_BYTES_PER_PARTITION * config.kafka.partitions,
-    maxWaitTimeInMs: 250,
-  });
+  const consumer = kafka.consumer(consumerSettings(config));
   await consumer.connect();
 
   const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 2, lazyConnect: false });

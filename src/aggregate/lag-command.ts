@@ -13,7 +13,7 @@ import { Redis } from 'ioredis';
 import type { TallyConfig } from '../config.js';
 import { createKafka } from '../kafka.js';
 import { createLogger } from '../logger.js';
-import { partitionStatusKey, type PartitionStatus } from './tally-publisher.js';
+import { partitionStatusKey, type PartitionStatus } from './partial-publisher.js';
 
 const { AssignerProtocol } = kafkajs;
 

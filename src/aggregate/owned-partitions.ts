@@ -1,15 +1,12 @@
 // The main thread's view of the partitions this process owns, and the batch path through them.
+// Each partition moves through the states of partition-lifecycle.ts (opening → replaying /
+// applying → holding-for-dlq → … → closed, failed → reopen); every step of a partition runs on its
+// own promise chain, so an assignment change never overlaps a batch of the same partition.
 //
-// Lifecycle of one partition here (every step runs on the partition's own promise chain, so an
-// assignment change never overlaps a batch of the same partition):
-//
-//   (assigned) ──open──▶ running ──batch…──▶ running ──release──▶ closed
-//                   │                                   ▲
-//                   └─ seek to the offset stored in ────┘ graceful shutdown: checkpoint, then release
-//                      RocksDB, never the group's commit
-//
-// Batch path: pack → worker (chain, decode, count) → [DLQ produce → commit] → synced write and Redis
-// (in the worker) → Kafka commit of the stored next offset (for lag tools).
+// Batch path (src/aggregate/README.md draws it):
+//   fetch (kafkajs) → pack → worker (chain, decode, count) → [DLQ produce → commit] → synced write
+//   and Redis (in the worker) → Kafka commit of the stored next offset (for lag tools).
+// On assignment the consumer seeks to the offset stored in RocksDB, never the group's commit.
 //
 // Pipelining: kafkajs only fetches again when eachBatch returns, so eachBatch queues the batch on
 // the partition's chain and returns at once (resolving its offsets), up to MAX_QUEUED_BATCHES per
@@ -24,24 +21,26 @@ import type { AggregateMetrics } from './aggregate-metrics.js';
 import { insertCheckpoints } from './checkpoint-sink.js';
 import { produceToDlq } from './dlq-producer.js';
 import { packBatch } from './packed-batch.js';
+import { PartitionFailure, PartitionLifecycle } from './partition-lifecycle.js';
 import type { WorkerSlots } from './worker-slots.js';
 import type { BatchResult, CheckpointResult, CheckpointRow, OpenResult, WrittenResult } from './worker-messages.js';
 
 const PROGRESS_LOG_MS = 5000;
 const MAX_QUEUED_BATCHES = 2;
-/** After a failed batch, wait this long before the partition tries again (e.g. registry down). */
+/** After a failure, wait this long before the partition tries again (e.g. registry down). */
 const RETRY_DELAY_MS = 1000;
 
 class OwnedPartition {
+  readonly lifecycle: PartitionLifecycle;
   nextOffset = 0;
   queued = 0;
   retryAt = 0;
-  replaying = false;
   lastProgressLog = 0;
-  closed = false;
   private tail: Promise<unknown> = Promise.resolve();
 
-  constructor(readonly partition: number) {}
+  constructor(readonly partition: number) {
+    this.lifecycle = new PartitionLifecycle(partition);
+  }
 
   /** Runs `step` after every step queued before it; a failed step does not block the next. */
   enqueue<T>(step: () => Promise<T>): Promise<T> {
@@ -75,7 +74,7 @@ export class OwnedPartitions {
 
   /** Next offset to process of every owned partition (for the lag metric). */
   positions(): Map<number, number> {
-    return new Map([...this.owned].filter(([, p]) => !p.closed).map(([n, p]) => [n, p.nextOffset]));
+    return new Map([...this.owned].filter(([, p]) => !p.lifecycle.closed).map(([n, p]) => [n, p.nextOffset]));
   }
 
   /** The group's new assignment: release what went elsewhere, open (and seek) what is new. */
@@ -100,10 +99,13 @@ export class OwnedPartitions {
 
   private async processBatch(owned: OwnedPartition, payload: EachBatchPayload): Promise<void> {
     const { batch } = payload;
-    if (owned.closed) return;
+    const { lifecycle } = owned;
+    if (lifecycle.closed) return;
+    const wait = owned.retryAt - Date.now();
+    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+    if (lifecycle.state === 'failed') await this.reopen(owned);
+    let during: PartitionFailure['during'] = 'batch';
     try {
-      const wait = owned.retryAt - Date.now();
-      if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
       const started = performance.now();
       const packed = packBatch(batch.messages, owned.nextOffset);
       if (!packed) {
@@ -126,23 +128,29 @@ export class OwnedPartitions {
       }
       if (result.kind === 'skipped') return;
       if (result.kind === 'needs-dlq') {
-        try {
-          await produceToDlq(this.deps.producer, this.deps.config.kafka.dlqTopic, owned.partition, result.dlq);
-        } catch (error) {
-          await this.deps.slots.run({ kind: 'discard', partition: owned.partition });
-          throw error;
-        }
+        lifecycle.holdForDlq();
+        during = 'dlq-produce';
+        await produceToDlq(this.deps.producer, this.deps.config.kafka.dlqTopic, owned.partition, result.dlq);
         this.deps.metrics.votes.inc({ outcome: 'dlq' }, result.dlq.length);
+        during = 'commit';
         result = await this.deps.slots.run<WrittenResult>({ kind: 'commit', partition: owned.partition });
+        lifecycle.committed();
       }
       // Not packed.index.length: its buffer was transferred to the worker (length 0 here).
       await this.afterWrite(owned, result, payload, result.records, started);
     } catch (error) {
-      owned.retryAt = Date.now() + RETRY_DELAY_MS;
-      this.deps.logger.error({ partition: owned.partition, nextOffset: owned.nextOffset, err: error }, 'batch failed; the partition resumes from its stored offset');
-      this.seek(owned, owned.nextOffset);
-      throw error;
+      throw this.failed(owned, during, error);
     }
+  }
+
+  /** Any failure of a partition: memory may be ahead of the store, so the next batch reopens it. */
+  private failed(owned: OwnedPartition, during: PartitionFailure['during'], cause: unknown): PartitionFailure {
+    const failure = new PartitionFailure(owned.partition, during, { cause });
+    owned.lifecycle.failed();
+    owned.retryAt = Date.now() + RETRY_DELAY_MS;
+    this.deps.logger.error({ partition: owned.partition, nextOffset: owned.nextOffset, during, err: cause }, failure.message);
+    this.seek(owned, owned.nextOffset);
+    return failure;
   }
 
   /** Graceful shutdown: after the consumer stopped, checkpoint and release every partition. */
@@ -174,34 +182,61 @@ export class OwnedPartitions {
     return this.owned.get(partition)!;
   }
 
+  /** A newly assigned partition: open it on its worker thread, then seek to its stored offset. */
   private open(partition: number): Promise<void> {
     const owned = new OwnedPartition(partition);
     this.owned.set(partition, owned);
     return owned.enqueue(async () => {
-      const opened = await this.deps.slots.run<OpenResult>({ kind: 'open', partition });
-      owned.nextOffset = Number(opened.nextOffset);
-      owned.replaying = opened.fresh;
-      this.deps.logger.info(
-        { partition, nextOffset: opened.nextOffset },
-        opened.fresh ? 'partition assigned without local state: replaying the topic from offset 0' : 'partition assigned: resuming from the offset stored in RocksDB',
-      );
-      this.seek(owned, owned.nextOffset);
-      if (opened.pendingCheckpoints.length > 0) this.storeCheckpoints(owned, opened.pendingCheckpoints);
+      try {
+        await this.openOnWorker(owned, false);
+      } catch (error) {
+        throw this.failed(owned, 'open', error);
+      }
     });
+  }
+
+  /** failed → opening: drop the worker's memory (and any held write) and load the store again. */
+  private async reopen(owned: OwnedPartition): Promise<void> {
+    owned.lifecycle.reopening();
+    try {
+      await this.openOnWorker(owned, true);
+    } catch (error) {
+      throw this.failed(owned, 'open', error);
+    }
+  }
+
+  /**
+   * Where a partition is opened: the worker loads its store, and the consumer seeks to the offset
+   * stored there (never the group's commit). Rows the store still holds as pending are inserted.
+   */
+  private async openOnWorker(owned: OwnedPartition, reload: boolean): Promise<void> {
+    const { partition } = owned;
+    const opened = await this.deps.slots.run<OpenResult>({ kind: 'open', partition, reload });
+    owned.nextOffset = Number(opened.nextOffset);
+    owned.lifecycle.opened(opened.fresh);
+    this.deps.logger.info(
+      { partition, nextOffset: opened.nextOffset, reload },
+      opened.fresh ? 'partition opened without local state: replaying the topic from offset 0' : 'partition opened: resuming from the offset stored in RocksDB',
+    );
+    this.seek(owned, owned.nextOffset);
+    if (opened.pendingCheckpoints.length > 0) this.storeCheckpoints(owned, opened.pendingCheckpoints);
   }
 
   private release(partition: number, checkpoint: boolean): Promise<void> {
     const owned = this.owned.get(partition);
     if (!owned) return Promise.resolve();
     return owned.enqueue(async () => {
-      if (owned.closed) return;
+      const { lifecycle } = owned;
+      if (lifecycle.closed) return;
       try {
-        if (checkpoint) {
+        // Only a partition whose memory matches its store can checkpoint (a failed one has nothing
+        // beyond its store, and its last checkpoint stands).
+        if (checkpoint && (lifecycle.state === 'applying' || lifecycle.state === 'replaying')) {
           const { checkpoint: row } = await this.deps.slots.run<CheckpointResult>({ kind: 'checkpoint', partition });
           if (row) await this.insertAndConfirm(partition, [row]);
         }
       } finally {
-        owned.closed = true;
+        lifecycle.close();
         if (this.owned.get(partition) === owned) this.owned.delete(partition);
         await this.deps.slots.run({ kind: 'close', partition });
         this.deps.slots.release(partition);
@@ -218,7 +253,8 @@ export class OwnedPartitions {
         this.deps.metrics.checkpoints.inc(rows.length);
         void owned
           .enqueue(async () => {
-            if (!owned.closed) await this.deps.slots.run({ kind: 'confirm-checkpoints', partition: owned.partition, lastOffsets: rows.map((r) => r.lastOffset) });
+            const { state } = owned.lifecycle;
+            if (state === 'applying' || state === 'replaying') await this.deps.slots.run({ kind: 'confirm-checkpoints', partition: owned.partition, lastOffsets: rows.map((r) => r.lastOffset) });
           })
           .catch(() => undefined);
       },
@@ -243,10 +279,10 @@ export class OwnedPartitions {
   }
 
   private logProgress(owned: OwnedPartition, highWatermark: number): void {
-    if (!owned.replaying) return;
+    if (!owned.lifecycle.replaying) return;
     const now = Date.now();
     if (owned.nextOffset >= highWatermark) {
-      owned.replaying = false;
+      owned.lifecycle.caughtUp();
       this.deps.logger.info({ partition: owned.partition, nextOffset: owned.nextOffset }, 'replay finished: partition caught up');
       return;
     }

@@ -55,3 +55,60 @@ export function packBatch(messages: readonly KafkaRecordLike[], fromOffset: numb
   }
   return { bytes, index };
 }
+
+/** Read access to a packed batch on the worker side: one row per record, in offset order. */
+export class PackedRecords {
+  readonly bytes: Buffer;
+  readonly index: Float64Array;
+  readonly rows: number;
+
+  constructor(batch: PackedBatch) {
+    this.bytes = Buffer.from(batch.bytes.buffer, batch.bytes.byteOffset, batch.bytes.byteLength);
+    this.index = batch.index;
+    this.rows = batch.index.length / INDEX_STRIDE;
+  }
+
+  offset(row: number): number {
+    return this.index[row * INDEX_STRIDE + I_OFFSET]!;
+  }
+
+  /** Start of the value in `bytes`; CHAIN_PREFIX_BYTES scratch bytes precede it. */
+  valueStart(row: number): number {
+    return this.index[row * INDEX_STRIDE + I_VALUE_START]!;
+  }
+
+  /** Length of the value, -1 for a null value. */
+  valueLength(row: number): number {
+    return this.index[row * INDEX_STRIDE + I_VALUE_LENGTH]!;
+  }
+
+  value(row: number): Buffer | null {
+    const length = this.valueLength(row);
+    if (length < 0) return null;
+    const start = this.valueStart(row);
+    return this.bytes.subarray(start, start + length);
+  }
+
+  key(row: number): Buffer | null {
+    const at = row * INDEX_STRIDE;
+    const length = this.index[at + I_KEY_LENGTH]!;
+    if (length < 0) return null;
+    const start = this.index[at + I_KEY_START]!;
+    return this.bytes.subarray(start, start + length);
+  }
+
+  keyText(row: number): string | null {
+    const at = row * INDEX_STRIDE;
+    const length = this.index[at + I_KEY_LENGTH]!;
+    if (length < 0) return null;
+    const start = this.index[at + I_KEY_START]!;
+    return this.bytes.toString('utf8', start, start + length);
+  }
+
+  /** The first row whose offset is at least `offset` (rows when there is none). */
+  firstRowFrom(offset: number): number {
+    let row = 0;
+    while (row < this.rows && this.offset(row) < offset) row++;
+    return row;
+  }
+}

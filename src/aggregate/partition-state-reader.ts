@@ -1,6 +1,7 @@
 // Reads a partition's stored state straight from its RocksDB directory (the aggregator must not
 // hold it): for tests, audits and operators who want what RocksDB says, not what Redis shows.
-import { KEY_HEAD, KEY_NEXT, KEY_OUTCOMES, PREFIX_TALLY, PartitionStore } from './partition-store.js';
+import { KEY_HEAD, KEY_NEXT, KEY_OUTCOMES, PREFIX_TALLY } from './partition-store.js';
+import { RocksDBPartitionStore } from './rocksdb-partition-store.js';
 import type { SurveyTally } from './survey-tally.js';
 import type { OutcomeCounts } from './worker-messages.js';
 
@@ -12,7 +13,7 @@ export interface StoredPartitionState {
 }
 
 export async function readPartitionState(dir: string): Promise<StoredPartitionState> {
-  const store = await PartitionStore.open(dir);
+  const store = await RocksDBPartitionStore.open(dir);
   try {
     const [next, head, outcomes] = await store.getMany([KEY_NEXT, KEY_HEAD, KEY_OUTCOMES]);
     const surveys = new Map<string, SurveyTally>();

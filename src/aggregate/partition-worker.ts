@@ -3,37 +3,25 @@
 // at a time (the main thread chains them), tasks of different partitions interleave.
 import { workerData } from 'piscina';
 import { VoteDecoder } from '../vote-codec.js';
-import { createLogger } from '../logger.js';
 import { PartitionProcessor } from './partition-processor.js';
 import { partitionDir } from './partition-store.js';
-import { TallyPublisher } from './tally-publisher.js';
+import { RecordReader } from './record-reader.js';
+import { RedisPartialPublisher } from './redis-partial-publisher.js';
+import { RocksDBPartitionStore } from './rocksdb-partition-store.js';
 import { WriterSchemas } from './writer-schemas.js';
 import type { BatchResult, CheckpointResult, OpenResult, WorkerSettings, WorkerTask, WrittenResult } from './worker-messages.js';
 
 const settings = workerData as WorkerSettings;
-const logger = createLogger('aggregate', { logLevel: settings.logLevel as 'info' });
 const decoder = new VoteDecoder();
 const schemas = new WriterSchemas(settings.registryUrl, decoder);
-const publisher = new TallyPublisher(settings.redisUrl, settings.topic, settings.instance);
+const reader = new RecordReader(decoder, schemas);
+const publisher = new RedisPartialPublisher(settings.redisUrl, settings.topic, settings.instance);
 const processors = new Map<number, PartitionProcessor>();
 
+/** Where a partition is opened on this thread: its RocksDB directory, then its state. */
 async function open(partition: number): Promise<PartitionProcessor> {
-  const existing = processors.get(partition);
-  if (existing && !existing.broken) return existing;
-  if (existing) {
-    // Memory went ahead of RocksDB (a failed write or DLQ produce): reload the durable state.
-    logger.warn({ partition }, 'reloading partition state from RocksDB after a failed batch');
-    processors.delete(partition);
-    await existing.close();
-  }
-  const processor = await PartitionProcessor.open(partitionDir(settings.dataDir, settings.topic, partition), {
-    topic: settings.topic,
-    partition,
-    checkpointEvery: settings.checkpointEvery,
-    decoder,
-    schemas,
-    publisher,
-  });
+  const store = await RocksDBPartitionStore.open(partitionDir(settings.dataDir, settings.topic, partition));
+  const processor = await PartitionProcessor.open(store, { topic: settings.topic, partition, checkpointEvery: settings.checkpointEvery, reader, schemas, publisher });
   processors.set(partition, processor);
   return processor;
 }
@@ -45,30 +33,38 @@ async function close(partition: number): Promise<void> {
   await processor.close();
 }
 
+function opened(partition: number): PartitionProcessor {
+  const processor = processors.get(partition);
+  if (!processor) throw new Error(`partition ${partition} is not open on this thread`);
+  return processor;
+}
+
+/** Runs a step that may leave memory ahead of RocksDB; if it throws, the partition is closed here. */
+async function guarded<T>(partition: number, step: (processor: PartitionProcessor) => Promise<T>): Promise<T> {
+  const processor = opened(partition);
+  try {
+    return await step(processor);
+  } catch (error) {
+    await close(partition).catch(() => undefined);
+    throw error;
+  }
+}
+
 export default async function run(task: WorkerTask): Promise<OpenResult | BatchResult | WrittenResult | CheckpointResult | null> {
   switch (task.kind) {
     case 'open': {
-      const processor = await open(task.partition);
+      if (task.reload) await close(task.partition);
+      const processor = processors.get(task.partition) ?? (await open(task.partition));
       return { nextOffset: String(processor.nextOffset), pendingCheckpoints: processor.pendingCheckpointRows(), fresh: processor.isFresh };
     }
     case 'batch':
-      return (await open(task.partition)).process(task.batch);
-    case 'commit': {
-      // Not open(): a processor holding a write is `broken` until the write lands.
-      const processor = processors.get(task.partition);
-      if (!processor) throw new Error(`partition ${task.partition}: commit without an open partition`);
-      return processor.commitHeld();
-    }
-    case 'discard': {
-      const processor = processors.get(task.partition);
-      if (processor) processor.broken = true;
-      await open(task.partition);
-      return null;
-    }
+      return guarded(task.partition, (processor) => processor.process(task.batch));
+    case 'commit':
+      return guarded(task.partition, (processor) => processor.commitHeld());
     case 'checkpoint':
-      return { checkpoint: await (await open(task.partition)).checkpointNow() };
+      return { checkpoint: await guarded(task.partition, (processor) => processor.checkpointNow()) };
     case 'confirm-checkpoints':
-      await (await open(task.partition)).confirmCheckpoints(task.lastOffsets);
+      await opened(task.partition).confirmCheckpoints(task.lastOffsets);
       return null;
     case 'close':
       await close(task.partition);

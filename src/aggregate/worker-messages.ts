@@ -4,15 +4,18 @@
 //
 //   main (kafkajs eachBatch)                        worker (partition-worker.ts)
 //   open ───────────────────────────────────────▶  open RocksDB, load tallies  ─▶ OpenResult
+//   open, reload (after a failure) ─────────────▶  drop memory and any held write, open again ─▶ OpenResult
 //   batch (packed records, transferred) ────────▶  chain, decode, count, then
 //                                                    no invalid records: synced write + Redis ─▶ written
 //                                                    invalid records:    hold the write        ─▶ needs-dlq
 //   (main produces the DLQ entries)
 //   commit ─────────────────────────────────────▶  synced write + Redis                       ─▶ written
-//   discard (DLQ produce failed) ───────────────▶  reload state from RocksDB
 //   checkpoint (graceful shutdown) ─────────────▶  synced write of a pending row               ─▶ CheckpointResult
 //   confirm-checkpoints (row is in PostgreSQL) ─▶  delete the pending rows
 //   close ──────────────────────────────────────▶  close RocksDB (another thread/process may open it)
+//
+// A batch or commit that throws closes the partition on the worker at once (its memory may be
+// ahead of RocksDB); the main thread then reopens it (partition-lifecycle.ts).
 
 import type { AuditCheckpoint } from '../db/audit-checkpoint.js';
 
@@ -48,10 +51,9 @@ export interface PackedBatch {
 }
 
 export type WorkerTask =
-  | { kind: 'open'; partition: number }
+  | { kind: 'open'; partition: number; reload?: boolean }
   | { kind: 'batch'; partition: number; batch: PackedBatch }
   | { kind: 'commit'; partition: number }
-  | { kind: 'discard'; partition: number }
   | { kind: 'checkpoint'; partition: number }
   | { kind: 'confirm-checkpoints'; partition: number; lastOffsets: string[] }
   | { kind: 'close'; partition: number };

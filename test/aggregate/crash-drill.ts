@@ -17,7 +17,7 @@ import { Redis } from 'ioredis';
 import { createLogger } from '../../src/logger.js';
 import { openDrillClients } from './support/drill-clients.js';
 import { createPool } from '../../src/db/postgres.js';
-import { partitionStatusKey, type PartitionStatus } from '../../src/aggregate/tally-publisher.js';
+import { partitionStatusKey, type PartitionStatus } from '../../src/aggregate/partial-publisher.js';
 import { DLQ_HEADER_OFFSET, DLQ_HEADER_PARTITION, DLQ_HEADER_REASON } from '../../src/aggregate/dlq-producer.js';
 import type { OutcomeCounts } from '../../src/aggregate/worker-messages.js';
 import { VoteGenerator, type GeneratedRecord } from '../../bench/aggregate/vote-generator.js';

@@ -3,7 +3,7 @@
 // Redis (the next offset per partition) or its consumer group's committed offsets in Kafka.
 import type { Redis } from 'ioredis';
 import type { Admin } from 'kafkajs';
-import { partitionStatusKey, type PartitionStatus } from '../../src/aggregate/tally-publisher.js';
+import { partitionStatusKey, type PartitionStatus } from '../../src/aggregate/partial-publisher.js';
 import { waitFor } from './wait.js';
 
 /** Partition → next offset the aggregator will process. */

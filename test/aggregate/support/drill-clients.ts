@@ -8,7 +8,7 @@ import { createKafka, Partitioners } from '../../../src/kafka.js';
 import type { Logger } from '../../../src/logger.js';
 import { surveyHashKey } from '../../../src/partition-tally.js';
 import { VoteCodec } from '../../../src/vote-codec.js';
-import { partitionStatusKey } from '../../../src/aggregate/tally-publisher.js';
+import { partitionStatusKey } from '../../../src/aggregate/partial-publisher.js';
 import { createTestTopics, deleteTestTopics } from '../../support/test-topics.js';
 
 export interface DrillClients {

@@ -1,25 +1,16 @@
-// Publishes a partition's absolute partials to Redis after each durable write (src/partition-tally.ts):
-// all surveys of one batch in one pipelined round trip, each through PUBLISH_IF_NEWER_LUA (EVALSHA via
-// ioredis defineCommand), so a late or zombie writer can never move a partial back.
-// The same round trip records the partition's status for `tally lag` (owner, offset, batch time).
+// PartialPublisher on Redis (src/partition-tally.ts): all surveys of one batch in one pipelined
+// round trip, each through PUBLISH_IF_NEWER_LUA (EVALSHA via ioredis defineCommand), so a late or
+// zombie writer can never move a partial back. The same round trip records the partition's status
+// for `tally lag` (owner, offset, batch time).
 import { Redis } from 'ioredis';
 import { PUBLISH_IF_NEWER_LUA, UPDATES_CHANNEL, surveyHashKey } from '../partition-tally.js';
-
-/** HASH partition → JSON PartitionStatus, one per votes topic. */
-export const partitionStatusKey = (topic: string): string => `tally:aggregate:${topic}:partitions`;
-
-export interface PartitionStatus {
-  instance: string;
-  nextOffset: string;
-  /** When the last durable write of this partition finished (epoch ms). */
-  writtenAt: number;
-}
+import { partitionStatusKey, type PartialPublisher, type PartitionStatus } from './partial-publisher.js';
 
 type PublishingRedis = Redis & {
   publishIfNewer(key: string, partition: string, nextOffset: string, partialJson: string, channel: string): Promise<number>;
 };
 
-export class TallyPublisher {
+export class RedisPartialPublisher implements PartialPublisher {
   private readonly redis: PublishingRedis;
 
   constructor(
@@ -32,8 +23,7 @@ export class TallyPublisher {
     this.redis = redis as PublishingRedis;
   }
 
-  /** `partials`: [surveyId, partial JSON] pairs of the surveys the batch touched. */
-  async publish(partition: number, nextOffset: string, writtenAt: number, partials: Array<[string, string]>): Promise<void> {
+  async publish(partition: number, nextOffset: string, writtenAt: number, partials: ReadonlyArray<readonly [string, string]>): Promise<void> {
     const pipeline = this.redis.pipeline() as unknown as PublishingRedis & { exec(): Promise<Array<[Error | null, unknown]> | null> };
     const field = String(partition);
     for (const [surveyId, json] of partials) pipeline.publishIfNewer(surveyHashKey(surveyId), field, nextOffset, json, UPDATES_CHANNEL);

@@ -1,0 +1,124 @@
+// One partition's counting state in memory on its worker thread: position (next offset, chain head,
+// outcome counts), the survey tallies and minute buckets (loaded whole at open), the pending
+// checkpoint rows, and the batch's view of the one-vote ledger (voter-ledger.ts). It is the
+// CountingState the counting core (apply-votes.ts) changes, and it knows which keys a batch
+// changed, so persistence writes exactly those (`writeChanges`) plus the position (`writePosition`)
+// into the batch's one synced write.
+import { MinuteBuckets, emptySurveyTally, type SurveyTally } from './survey-tally.js';
+import type { CountingState } from './apply-votes.js';
+import {
+  KEY_CHECKPOINT_FROM,
+  KEY_HEAD,
+  KEY_NEXT,
+  KEY_OUTCOMES,
+  PREFIX_CHECKPOINT,
+  PREFIX_MINUTE,
+  PREFIX_TALLY,
+  minuteKey,
+  parseMinuteKey,
+  tallyKey,
+  type PartitionStore,
+  type StoreWriteBatch,
+} from './partition-store.js';
+import { CHAIN_GENESIS } from './record-reader.js';
+import { VoterLedger } from './voter-ledger.js';
+import type { CheckpointRow, OutcomeCounts } from './worker-messages.js';
+
+export class PartitionState implements CountingState {
+  /** Every record below this offset is counted. */
+  nextOffset = 0;
+  /** h(nextOffset - 1): the chain head after the last counted record. */
+  head: Buffer = CHAIN_GENESIS;
+  /** First offset of the next checkpoint. */
+  checkpointFrom = 0;
+  readonly outcomes: OutcomeCounts = { accepted: 0, duplicate: 0, invalid: 0 };
+  readonly surveys = new Map<string, SurveyTally>();
+  readonly minutes = new Map<string, MinuteBuckets>();
+  /** Checkpoint rows durable in the store, not yet confirmed in PostgreSQL, by last offset. */
+  readonly pendingCheckpoints = new Map<string, CheckpointRow>();
+  readonly ledger = new VoterLedger();
+  /** Surveys and (survey, minute) buckets changed since the last writeChanges. */
+  private readonly touchedSurveys = new Set<string>();
+  private readonly touchedMinutes = new Map<string, Set<number>>();
+
+  /** Everything but the one-vote ledger, which is read batch by batch. */
+  static async load(store: PartitionStore): Promise<PartitionState> {
+    const state = new PartitionState();
+    const [next, head, outcomes, checkpointFrom] = await store.getMany([KEY_NEXT, KEY_HEAD, KEY_OUTCOMES, KEY_CHECKPOINT_FROM]);
+    state.nextOffset = next === undefined ? 0 : Number(next);
+    state.head = head === undefined ? CHAIN_GENESIS : Buffer.from(head, 'hex');
+    if (outcomes !== undefined) Object.assign(state.outcomes, JSON.parse(outcomes) as OutcomeCounts);
+    state.checkpointFrom = checkpointFrom === undefined ? 0 : Number(checkpointFrom);
+    for (const [key, value] of await store.scan(PREFIX_TALLY)) state.surveys.set(key.slice(PREFIX_TALLY.length), JSON.parse(value) as SurveyTally);
+    for (const [key, value] of await store.scan(PREFIX_MINUTE)) {
+      const { surveyId, minute } = parseMinuteKey(key);
+      state.bucketsOf(surveyId).add(minute, Number(value));
+    }
+    for (const [, value] of await store.scan(PREFIX_CHECKPOINT)) {
+      const row = JSON.parse(value) as CheckpointRow;
+      state.pendingCheckpoints.set(row.lastOffset, row);
+    }
+    return state;
+  }
+
+  // ---- CountingState (apply-votes.ts)
+
+  answeredQuestions(surveyId: string, voterId: string): readonly string[] | undefined {
+    return this.ledger.answered(surveyId, voterId);
+  }
+
+  setAnsweredQuestions(surveyId: string, voterId: string, questions: string[]): void {
+    this.ledger.set(surveyId, voterId, questions);
+  }
+
+  surveyTally(surveyId: string): SurveyTally {
+    this.touchedSurveys.add(surveyId);
+    let tally = this.surveys.get(surveyId);
+    if (!tally) this.surveys.set(surveyId, (tally = emptySurveyTally()));
+    return tally;
+  }
+
+  countMinute(surveyId: string, minute: number): void {
+    this.bucketsOf(surveyId).add(minute);
+    let minutes = this.touchedMinutes.get(surveyId);
+    if (!minutes) this.touchedMinutes.set(surveyId, (minutes = new Set()));
+    minutes.add(minute);
+  }
+
+  // ---- persistence
+
+  /** Surveys whose tallies changed since the last writeChanges (their partials need publishing). */
+  touched(): Set<string> {
+    return new Set(this.touchedSurveys);
+  }
+
+  /** Puts every voter, tally and minute bucket changed since the last call into `batch`. */
+  writeChanges(batch: StoreWriteBatch): void {
+    this.ledger.writeChanges(batch);
+    for (const surveyId of this.touchedSurveys) batch.put(tallyKey(surveyId), JSON.stringify(this.surveys.get(surveyId)));
+    for (const [surveyId, minutes] of this.touchedMinutes) {
+      const buckets = this.minutes.get(surveyId)!;
+      for (const minute of minutes) batch.put(minuteKey(surveyId, minute), String(buckets.counts.get(minute)));
+    }
+    this.touchedSurveys.clear();
+    this.touchedMinutes.clear();
+  }
+
+  /**
+   * The position the state describes: next offset, chain head and outcome counts. Every synced
+   * write carries it, so after a crash the store is exactly "the log below next offset, applied
+   * once" (records below it are skipped, the consumer seeks to it on assignment).
+   */
+  writePosition(batch: StoreWriteBatch): void {
+    batch.put(KEY_NEXT, String(this.nextOffset));
+    batch.put(KEY_HEAD, this.head.toString('hex'));
+    batch.put(KEY_OUTCOMES, JSON.stringify(this.outcomes));
+  }
+
+  bucketsOf(surveyId: string): MinuteBuckets {
+    let buckets = this.minutes.get(surveyId);
+    if (!buckets) this.minutes.set(surveyId, (buckets = new MinuteBuckets()));
+    return buckets;
+  }
+}
+
