@@ -4,6 +4,7 @@
 // versions and command line, and writes result.json + report.md + SVG plots under bench/results/.
 // Every scenario runs under the machine lock (lib/machine-lock.ts), however it was started.
 // See bench/README.md.
+import { availableParallelism } from 'node:os';
 import { Command, Option } from 'commander';
 import { holdMachineLock } from './lib/machine-lock.js';
 import { decimal, integer, integerList } from './lib/option-parsers.js';
@@ -50,12 +51,16 @@ program
 
 program
   .command('ingest')
-  .description('HTTP votes → ingest role → Kafka; accepted votes/s, latency percentiles, errors by code')
-  .option('--concurrency <n>', 'concurrent requests (keep-alive connections)', integer(1, 10_000), 64)
-  .option('--duration <s>', 'measured seconds', integer(1, 3600), 30)
-  .option('--warmup <s>', 'seconds of load before measuring', integer(0, 600), 5)
+  .description('HTTP votes → ingest role (a cluster) → Kafka, then a bare Fastify route in the same shape with the same generator; votes/s, CPU per vote, latency, tally ÷ bare, exactly-once check')
+  .option('--concurrency <n>', 'keep-alive connections of the generator (one request in flight on each)', integer(1, 10_000), 64)
+  .option('--duration <s>', 'measured seconds per phase', integer(1, 3600), 30)
+  .option('--warmup <s>', 'seconds of load before measuring, per phase', integer(0, 600), 5)
   .option('--rate <n>', 'total votes/s (0 = closed loop: each connection sends as soon as it has an answer)', integer(0), 0)
-  .option('--surveys <n>', 'surveys (created and published through the API)', integer(1, 1000), 10)
+  .option('--paced-fraction <f>', 'after a closed-loop phase, a paced phase at this fraction of its rate (0 = none)', decimal(0, 1), 0.8)
+  .option('--processes <n>', 'ingest processes (TALLY_INGEST_PROCESSES) and bare-route processes', integer(1, 64), availableParallelism())
+  .option('--no-peer', 'skip the bare Fastify route phase')
+  .option('--voters <n>', 'voter tokens minted before the load (one per request; more are minted on the fly and reported)', integer(1, 10_000_000), 400_000)
+  .option('--surveys <n>', 'surveys per phase (created and published through the API)', integer(1, 1000), 10)
   .option('--questions <n>', 'questions per survey (each vote answers all)', integer(1, 20), 3)
   .option('--options <n>', 'options per question', integer(2, 100), 4)
   .option('--zipf <s>', 'Zipf exponent of survey popularity', decimal(0, 5), 1.1)
@@ -109,7 +114,7 @@ program
 
 program.addHelpText(
   'after',
-  '\nExamples:\n  npm run bench -- ingest --concurrency 64 --duration 30\n  npm run bench -- aggregate --votes 1000000\n  npm run bench -- aggregate --preload --rate 0\n  npm run bench -- fanout --clients 10000,50000,250000\n  npm run bench -- e2e --clients 10000 --rate 500\n  npm run bench -- <scenario> --help',
+  '\nExamples:\n  npm run bench -- ingest --concurrency 64 --duration 30\n  npm run bench -- ingest --rate 5000 --no-peer\n  npm run bench -- aggregate --votes 1000000\n  npm run bench -- aggregate --preload --rate 0\n  npm run bench -- fanout --clients 10000,50000,250000\n  npm run bench -- e2e --clients 10000 --rate 500\n  npm run bench -- <scenario> --help',
 );
 
 await program.parseAsync(process.argv);

@@ -1,6 +1,7 @@
 // Configuration comes only from environment variables, validated once at start-up.
 // Defaults point at the local stack (stack/stack.sh); every bad value fails fast with a message
 // naming the variable, so a typo never turns into a confusing connection error later.
+import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 import { TallyError } from './errors.js';
 
@@ -53,6 +54,7 @@ const envSchema = z.object({
   TALLY_REDIS_URL: url(['redis', 'rediss']).default('redis://127.0.0.1:6379'),
 
   TALLY_INGEST_PORT: port.default(3000),
+  TALLY_INGEST_PROCESSES: positiveInt.default(availableParallelism()),
   TALLY_BROADCAST_PORT: port.default(3001),
   TALLY_AGGREGATE_PORT: port.default(3002),
 
@@ -87,6 +89,7 @@ export interface TallyConfig {
   postgres: { url: string; adminUrl: string };
   redisUrl: string;
   ports: { ingest: number; broadcast: number; aggregate: number };
+  ingest: { processes: number };
   aggregate: { dataDir: string; workerThreads: number; checkpointEvery: number };
   broadcast: {
     windowMs: number;
@@ -137,6 +140,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): TallyConfig
     postgres: { url: env.TALLY_PG_URL, adminUrl: env.TALLY_PG_ADMIN_URL },
     redisUrl: env.TALLY_REDIS_URL,
     ports: { ingest: env.TALLY_INGEST_PORT, broadcast: env.TALLY_BROADCAST_PORT, aggregate: env.TALLY_AGGREGATE_PORT },
+    ingest: { processes: env.TALLY_INGEST_PROCESSES },
     aggregate: {
       dataDir: env.TALLY_DATA_DIR,
       workerThreads: env.TALLY_WORKER_THREADS,

@@ -9,12 +9,26 @@ import type { Logger } from './logger.js';
 /** A named readiness check: resolves true when the dependency answers. */
 export type ReadinessCheck = () => Promise<boolean>;
 
+/** The /readyz body: each check up or down; in a cluster, which processes answered ready. */
+export interface ReadinessReport {
+  status: 'ready' | 'unready';
+  checks: Record<string, 'up' | 'down'>;
+  pid?: number;
+  processes?: { expected: number; answered: number; ready: number[] };
+}
+
+export type ReadinessProbe = () => Promise<ReadinessReport>;
+
 export interface RoleServerOptions {
   logger: Logger;
   metrics: Registry;
   readiness: Record<string, ReadinessCheck>;
   bodyLimit?: number;
   fastify?: Partial<FastifyServerOptions>;
+  /** In a cluster worker: what /metrics answers (the cluster-wide sum, see role-cluster.ts). */
+  metricsView?: (local: Registry) => Registry;
+  /** In a cluster worker: what /readyz answers (every process's checks, see role-cluster.ts). */
+  readinessView?: (local: ReadinessProbe) => ReadinessProbe;
 }
 
 const READINESS_TIMEOUT_MS = 1500;
@@ -69,17 +83,22 @@ export function createRoleServer(options: RoleServerOptions): FastifyInstance {
 
   app.get('/healthz', async () => ({ status: 'ok' }));
 
-  app.get('/readyz', async (_request, reply) => {
+  const localReadiness: ReadinessProbe = async () => {
     const names = Object.keys(options.readiness);
     const results = await Promise.all(names.map((name) => checkWithTimeout(options.readiness[name]!)));
-    const checks = Object.fromEntries(names.map((name, i) => [name, results[i] ? 'up' : 'down']));
-    const ready = results.every(Boolean);
-    return reply.status(ready ? 200 : 503).send({ status: ready ? 'ready' : 'unready', checks });
+    const checks = Object.fromEntries(names.map((name, i) => [name, results[i] ? 'up' : 'down'] as const));
+    return { status: results.every(Boolean) ? 'ready' : 'unready', checks };
+  };
+  const readiness = options.readinessView ? options.readinessView(localReadiness) : localReadiness;
+  app.get('/readyz', async (_request, reply) => {
+    const report = await readiness();
+    return reply.status(report.status === 'ready' ? 200 : 503).send(report);
   });
 
+  const metrics = options.metricsView ? options.metricsView(options.metrics) : options.metrics;
   app.get('/metrics', async (_request, reply) => {
-    reply.header('Content-Type', options.metrics.contentType);
-    return options.metrics.metrics();
+    reply.header('Content-Type', metrics.contentType);
+    return metrics.metrics();
   });
 
   return app;

@@ -53,6 +53,24 @@ export function barPlot(name: string, title: string, rows: Row[], category: { fi
   };
 }
 
+/** Grouped bars: one bar per row, `x` the category, `series` the bar colour (side by side). */
+export function groupedBarPlot(name: string, title: string, rows: Row[], x: { field: string; title: string }, y: { field: string; title: string }, series: string): Plot {
+  return {
+    name,
+    title,
+    spec: {
+      ...frame(title, rows),
+      mark: 'bar',
+      encoding: {
+        x: { field: x.field, type: 'nominal', title: x.title },
+        xOffset: { field: series, type: 'nominal' },
+        y: { field: y.field, type: 'quantitative', title: y.title },
+        color: { field: series, type: 'nominal' },
+      },
+    } as vegaLite.TopLevelSpec,
+  };
+}
+
 /** -log10(1 - p): 1 = p90, 2 = p99, 3 = p99.9; the usual way to show a latency tail. */
 const NINES = [0, 50, 90, 99, 99.9, 99.99, 99.999];
 

@@ -2,7 +2,7 @@
 // and the lead can register more route plugins on it before listen() (e.g. the verify role's
 // audit routes: `app.register(plugin)`; the admin check is exported as `auth.requireAdmin`).
 import type { FastifyInstance } from 'fastify';
-import { createRoleServer } from '../role-server.js';
+import { createRoleServer, type RoleServerOptions } from '../role-server.js';
 import { AnswerSessions } from './answer-sessions.js';
 import { registerAuth, type AuthHooks } from './auth.js';
 import { DuplicateGuard } from './duplicate-guard.js';
@@ -21,6 +21,9 @@ export interface IngestAppOptions {
   rateLimitNamespace: string;
   maxEventLoopDelayMs: number;
   catalogTtlMs: number;
+  /** Cluster worker: /metrics and /readyz answer for every process (src/role-cluster.ts). */
+  metricsView: RoleServerOptions['metricsView'];
+  readinessView: RoleServerOptions['readinessView'];
 }
 
 export interface IngestApp {
@@ -37,6 +40,8 @@ export async function buildIngestApp(deps: IngestDeps, options: Partial<IngestAp
     bodyLimit: config.limits.bodyBytes,
     // Unknown fields and wrong types are errors, never silently removed or coerced.
     fastify: { ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: false } } },
+    metricsView: options.metricsView,
+    readinessView: options.readinessView,
     readiness: {
       kafka: () => producer.check(),
       registry: () => encoder.check(),

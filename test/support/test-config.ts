@@ -24,6 +24,8 @@ export function testConfig(name: string, env: Record<string, string> = {}): Tall
     TALLY_INGEST_PORT: '0',
     TALLY_BROADCAST_PORT: '0',
     TALLY_AGGREGATE_PORT: '0',
+    // start() in a test process must not fork the test runner: one ingest process unless a test asks.
+    TALLY_INGEST_PROCESSES: '1',
     ...env,
   });
 }
