@@ -19,6 +19,13 @@ export const errorCatalogue = {
   TALLY_ERR_BODY_TOO_LARGE: { status: 413, message: 'Request body too large', howToSolve: 'Send a smaller body (limit: TALLY_BODY_LIMIT_BYTES).' },
   TALLY_ERR_RATE_LIMITED: { status: 429, message: 'Too many requests', howToSolve: 'Wait for the Retry-After delay before sending more.' },
   TALLY_ERR_NOT_FOUND: { status: 404, message: 'No such route', howToSolve: 'Check the method and path against the API reference.' },
+  TALLY_ERR_BAD_REQUEST: { status: 400, message: 'Malformed HTTP request', howToSolve: 'Send a well-formed HTTP/1.1 request (request line, headers, Content-Length or chunked body).' },
+  TALLY_ERR_BAD_URL: { status: 400, message: 'The URL cannot be decoded', howToSolve: 'Percent-encode the path correctly (every % followed by two hex digits, UTF-8 underneath).' },
+  TALLY_ERR_PATH_TOO_LONG: { status: 414, message: 'A path parameter is too long', howToSolve: 'Path parameters (ids) have at most 100 characters; check the URL.' },
+  TALLY_ERR_HEADERS_TOO_LARGE: { status: 431, message: 'Request headers (or URL) too large', howToSolve: 'Send smaller headers and a shorter URL and query (16 KiB in all).' },
+  TALLY_ERR_UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'Unsupported Content-Type', howToSolve: 'Send the body as Content-Type: application/json.' },
+  TALLY_ERR_REQUEST_TIMEOUT: { status: 408, message: 'The request was not received in time', howToSolve: 'Send the whole request promptly; retry on a new connection.' },
+  TALLY_ERR_INVALID_TEXT: { status: 400, message: 'Text contains a NUL character or an unpaired UTF-16 surrogate', howToSolve: 'Send valid Unicode text without U+0000; characters outside the Basic Multilingual Plane need both halves of their surrogate pair.' },
   TALLY_ERR_INTERNAL: { status: 500, message: 'Internal error', howToSolve: 'Report it with the request id from the logs.' },
 
   // ---- auth
@@ -35,6 +42,9 @@ export const errorCatalogue = {
   TALLY_ERR_ANSWER_SESSION: { status: 404, message: 'Answer session not found', howToSolve: 'Use the surveyAnswerId returned by the first answer of this voter.' },
   TALLY_ERR_ANSWER_SESSION_FINISHED: { status: 409, message: 'Answer session is finished', howToSolve: 'Start a new session by answering without surveyAnswerId (questions already answered stay answered).' },
   TALLY_ERR_REQUEST_IN_PROGRESS: { status: 409, message: 'A request with this Idempotency-Key is still in progress', howToSolve: 'Retry after the Retry-After delay to get its result.' },
+  TALLY_ERR_VOTE_IN_PROGRESS: { status: 409, message: 'Another vote of this voter on these questions is still being recorded', howToSolve: 'Retry after the Retry-After delay: the answer then says whether that vote was recorded (409 duplicate) or not (your vote goes ahead).' },
+  TALLY_ERR_VOTE_OUTCOME_UNKNOWN: { status: 503, message: 'Kafka did not confirm the vote: it may or may not have been recorded', howToSolve: 'Send the same vote again (same answers and region, same Idempotency-Key if any) after Retry-After: it is recorded at most once and the 202 says where. The body names the voteId.' },
+  TALLY_ERR_VOTE_UNSETTLED: { status: 409, message: 'An earlier vote of this voter on these questions has an unknown outcome', howToSolve: 'Send that earlier vote again unchanged (its voteId is in this body) to settle it; a different ballot cannot be accepted while the earlier one may count.' },
 
   // ---- aggregate
   TALLY_ERR_PARTITION_OWNED: { status: 500, message: 'Partition state is open elsewhere', howToSolve: 'Another thread or process still holds the RocksDB directory; wait for it to release.' },
@@ -57,8 +67,10 @@ export class TallyError extends Error {
   readonly status: number;
   readonly detail: string | undefined;
   readonly retryAfterSeconds: number | undefined;
+  /** Extra fields of the body (e.g. the voteId of TALLY_ERR_VOTE_OUTCOME_UNKNOWN). */
+  readonly data: Record<string, string> | undefined;
 
-  constructor(code: ErrorCode, detail?: string, options?: { cause?: unknown; retryAfterSeconds?: number }) {
+  constructor(code: ErrorCode, detail?: string, options?: { cause?: unknown; retryAfterSeconds?: number; data?: Record<string, string> }) {
     const spec = errorCatalogue[code];
     super(detail ? `${spec.message}: ${detail}` : spec.message, options?.cause ? { cause: options.cause } : undefined);
     this.name = 'TallyError';
@@ -66,11 +78,12 @@ export class TallyError extends Error {
     this.status = spec.status;
     this.detail = detail;
     this.retryAfterSeconds = options?.retryAfterSeconds;
+    this.data = options?.data;
   }
 
-  /** The body every HTTP error response carries. */
-  toJSON(): { code: ErrorCode; message: string } {
-    return { code: this.code, message: this.message };
+  /** The body every HTTP error response carries: code and message, plus the error's data fields. */
+  toJSON(): { code: ErrorCode; message: string } & Record<string, string> {
+    return { ...this.data, code: this.code, message: this.message };
   }
 }
 

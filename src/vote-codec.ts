@@ -121,6 +121,8 @@ export class VoteCodec {
   readonly decoder = new VoteDecoder();
   private readonly type = avro.Type.forSchema(JSON.parse(voteSchemaJson));
   private schemaId = -1;
+  /** byte 0 is MAGIC_BYTE (0), 1..4 the schema id, the payload from HEADER_BYTES */
+  private scratch = Buffer.alloc(4096);
 
   constructor(registryUrl: string, topic: string) {
     this.registry = new SchemaRegistry({ host: registryUrl, clientId: 'tally' });
@@ -140,14 +142,21 @@ export class VoteCodec {
     return id;
   }
 
-  /** Serializes once, synchronously: the hot path never waits on the registry. */
+  /**
+   * Serializes once, synchronously: the hot path never waits on the registry. Header and payload
+   * are written into one scratch buffer, so a record costs one allocation and one copy.
+   */
   encode(vote: VoteCast): Buffer {
-    const payload = this.type.toBuffer(vote);
-    const record = Buffer.allocUnsafe(HEADER_BYTES + payload.length);
-    record[0] = MAGIC_BYTE;
-    record.writeUInt32BE(this.id, 1);
-    payload.copy(record, HEADER_BYTES);
-    return record;
+    let end = this.type.encode(vote, this.scratch, HEADER_BYTES);
+    if (end < 0) {
+      // Larger than the scratch buffer (-end more bytes needed): grow it for this and later records.
+      this.scratch = Buffer.allocUnsafe(Math.max(2 * this.scratch.length, this.scratch.length - end));
+      this.scratch[0] = MAGIC_BYTE;
+      this.scratch.writeUInt32BE(this.id, 1);
+      end = this.type.encode(vote, this.scratch, HEADER_BYTES);
+    }
+    this.scratch.writeUInt32BE(this.id, 1);
+    return Buffer.from(this.scratch.subarray(0, end));
   }
 
   /** The writer schema (JSON text) registered under `id`, fetched once per id. */

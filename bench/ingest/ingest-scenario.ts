@@ -44,6 +44,7 @@ export interface IngestOptions {
   partitions: number;
   seed: number;
   keep: boolean;
+  cpuProf: boolean;
   results?: string;
 }
 
@@ -190,7 +191,9 @@ export async function runIngest(options: IngestOptions): Promise<number> {
   try {
     await admin.connect();
     await ensureTopics(admin, config);
-    ingest = await startRole({ role: 'ingest', port: config.ports.ingest, env: runEnv.env, logDir: context.dir });
+    // --cpu-prof: every ingest process writes a V8 CPU profile into the results folder when it exits.
+    const nodeArgs = options.cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${context.dir}`] : [];
+    ingest = await startRole({ role: 'ingest', port: config.ports.ingest, env: runEnv.env, logDir: context.dir, nodeArgs });
     context.progress(`ingest ready (pid ${ingest.pid}, ${options.processes} processes) on port ${config.ports.ingest}`);
     const newSurveys = async () => {
       const set = await createSurveys(config, config.ports.ingest, { count: options.surveys, questions: options.questions, options: options.options, runId: context.header.runId });
@@ -221,7 +224,9 @@ export async function runIngest(options: IngestOptions): Promise<number> {
     if (options.peer) {
       bare = await startBare(context, options.processes);
       context.progress(`bare route ready (pid ${bare.pid}, ${options.processes} processes) on port ${bare.port}`);
-      barePhase = await runPhase(context, options, { name: 'bare route', port: bare.port, serverPid: bare.pid, rate: options.rate, requests: requestsFor(bare.port, first), tokens });
+      // The bare route checks no token: it may see the same ones again (no minting during its load).
+      const bareRequests = new VoteRequests(tokens, { port: bare.port, surveys: first, zipf: options.zipf, seed: options.seed, regions: ['EU', 'NA', 'APAC'], cycleTokens: true });
+      barePhase = await runPhase(context, options, { name: 'bare route', port: bare.port, serverPid: bare.pid, rate: options.rate, requests: bareRequests, tokens });
       phases.push(barePhase);
       await bare.stop();
       bare = undefined;

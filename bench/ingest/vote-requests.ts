@@ -55,6 +55,8 @@ export interface VoteRequestOptions {
   zipf: number;
   seed: number;
   regions: string[];
+  /** Reuse the pool's tokens round-robin instead of one new voter per request (peers that check no token). */
+  cycleTokens?: boolean;
 }
 
 /** Request i: voter i of the pool votes in one survey; `surveyOf(i)` tells which (for e2e). */
@@ -82,7 +84,7 @@ export class VoteRequests {
       body += `${q === 0 ? '' : ','}"${question.id}":["${question.options[this.prng.int(question.options.length)]!}"]`;
     }
     body += `},"region":"${this.options.regions[i % this.options.regions.length]!}"}`;
-    return Buffer.from(`POST /v1/surveys/${survey.id}/votes ${this.head}${this.tokens.get(i)}\r\ncontent-length: ${body.length}\r\n\r\n${body}`, 'latin1');
+    return Buffer.from(`POST /v1/surveys/${survey.id}/votes ${this.head}${this.tokens.get(this.options.cycleTokens ? i % this.tokens.size : i)}\r\ncontent-length: ${body.length}\r\n\r\n${body}`, 'latin1');
   }
 }
 

@@ -1,9 +1,14 @@
 // Bearer-token checks as onRequest hooks, so an unauthenticated request is refused before its body
-// is read. Tokens are verified with @fastify/jwt, one namespace per signing secret (tokens.ts says
-// why there are two); trying the other kind's secret is what turns a valid token of the wrong
-// kind into 403 instead of 401.
-import fastifyJwt from '@fastify/jwt';
+// is read. Tokens are verified with fast-jwt (the verifier under @fastify/jwt, used directly: no
+// plugin decorations, no token-hash cache), one verifier per signing secret (tokens.ts says why
+// there are two); trying the other kind's secret is what turns a valid token of the wrong kind into
+// 403 instead of 401.
+//
+// Voter tokens are used again and again by one voter (answers API, retries, a session's pages), so
+// a verified one is remembered with its pseudonym (VerifiedVoters) and skips the signature check and
+// the pseudonym HMAC next time; its expiry is still checked on every request.
 import type { FastifyInstance, FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
+import { createVerifier } from 'fast-jwt';
 import type { TallyConfig } from '../config.js';
 import { TallyError } from '../errors.js';
 import { ADMIN_SCOPE, VOTE_SCOPE, type TokenClaims } from './tokens.js';
@@ -29,12 +34,11 @@ export interface AuthHooks {
 }
 
 type Kind = 'admin' | 'voter';
-interface Verifier {
-  verify(token: string): TokenClaims;
-}
 
 const BEARER = /^Bearer ([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+)$/;
 const SCOPE: Record<Kind, string> = { admin: ADMIN_SCOPE, voter: VOTE_SCOPE };
+/** Verified voter tokens kept; the least recently used goes first. */
+export const VERIFIED_VOTERS_MAX = 10_000;
 
 function bearerToken(request: FastifyRequest): string {
   const header = request.headers.authorization;
@@ -43,17 +47,47 @@ function bearerToken(request: FastifyRequest): string {
   return match[1]!;
 }
 
+/** A bounded LRU of verified voter tokens → voter, each valid until its token's `exp`. */
+export class VerifiedVoters {
+  private readonly entries = new Map<string, { voter: Voter; expiresAtMs: number }>();
+
+  constructor(
+    private readonly max: number = VERIFIED_VOTERS_MAX,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  get(token: string): Voter | null {
+    const entry = this.entries.get(token);
+    if (entry === undefined) return null;
+    this.entries.delete(token);
+    if (entry.expiresAtMs <= this.now()) return null; // expired: verify again (and refuse)
+    this.entries.set(token, entry); // most recently used last
+    return entry.voter;
+  }
+
+  set(token: string, voter: Voter, expSeconds: number): void {
+    if (this.entries.size >= this.max) this.entries.delete(this.entries.keys().next().value!);
+    this.entries.set(token, { voter, expiresAtMs: expSeconds * 1000 });
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+}
+
 export async function registerAuth(app: FastifyInstance, config: TallyConfig): Promise<AuthHooks> {
-  const verify = { algorithms: ['HS256' as const], requiredClaims: ['sub', 'scope', 'exp'], cache: 10_000 };
-  await app.register(fastifyJwt, { secret: config.secrets.admin, namespace: 'admin', verify });
-  await app.register(fastifyJwt, { secret: config.secrets.voter, namespace: 'voter', verify });
-  const verifiers = app.jwt as unknown as Record<Kind, Verifier>;
+  const options = { algorithms: ['HS256' as const], requiredClaims: ['sub', 'scope', 'exp'], cache: false };
+  const verifiers: Record<Kind, (token: string) => TokenClaims> = {
+    admin: createVerifier({ ...options, key: config.secrets.admin }),
+    voter: createVerifier({ ...options, key: config.secrets.voter }),
+  };
+  const verified = new VerifiedVoters();
   app.decorateRequest('voter', null);
 
   /** The claims if `token` is a valid token of `kind`, else null. */
   const claimsAs = (kind: Kind, token: string): TokenClaims | null => {
     try {
-      const claims = verifiers[kind].verify(token);
+      const claims = verifiers[kind](token);
       return claims.scope === SCOPE[kind] && typeof claims.sub === 'string' && claims.sub.length > 0 ? claims : null;
     } catch {
       return null;
@@ -72,9 +106,16 @@ export async function registerAuth(app: FastifyInstance, config: TallyConfig): P
     },
     requireVoter: async (request) => {
       const token = bearerToken(request);
+      const known = verified.get(token);
+      if (known !== null) {
+        request.voter = known;
+        return;
+      }
       const claims = claimsAs('voter', token);
       if (claims === null) return refuse('admin', token, VOTE_SCOPE);
-      request.voter = { pseudonym: voterPseudonym(config.secrets.voterHmac, claims.sub) };
+      const voter = { pseudonym: voterPseudonym(config.secrets.voterHmac, claims.sub) };
+      verified.set(token, voter, claims.exp);
+      request.voter = voter;
     },
   };
 }

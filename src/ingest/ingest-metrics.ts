@@ -10,6 +10,10 @@ export type VoteOutcome =
   | 'closed'
   | 'unavailable'
   | 'overloaded'
+  | 'rate_limited'
+  | 'in_progress'
+  | 'unknown'
+  | 'unsettled'
   | 'rejected'
   | 'error';
 

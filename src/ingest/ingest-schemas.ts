@@ -1,7 +1,11 @@
 // JSON schemas of every ingest request (Fastify route schemas; Ajv runs with removeAdditional and
 // coerceTypes off, so unknown fields and wrong types are 400 TALLY_ERR_VALIDATION, never silently
 // dropped or converted). Sizes are capped here; the body size is capped by TALLY_BODY_LIMIT_BYTES.
+import { TEXT_FORMAT } from '../role-server.js';
+
 const id = { type: 'string', pattern: '^[1-9][0-9]{0,17}$' } as const;
+/** Free text: no NUL (PostgreSQL cannot store it), no unpaired surrogate (400 TALLY_ERR_INVALID_TEXT). */
+const text = (minLength: number, maxLength: number) => ({ type: 'string', format: TEXT_FORMAT, minLength, maxLength }) as const;
 
 export const LIMITS = {
   title: 500,
@@ -15,6 +19,10 @@ export const LIMITS = {
   idempotencyKey: 128,
 } as const;
 
+/** OpenAPI security requirements (schemes declared in ingest-app.ts). */
+export const ADMIN_SECURITY = [{ adminToken: [] }];
+export const VOTER_SECURITY = [{ voterToken: [] }];
+
 const order = { type: 'integer', minimum: 0, maximum: 1_000_000 } as const;
 
 const option = (withId: boolean) =>
@@ -24,8 +32,8 @@ const option = (withId: boolean) =>
     required: ['text'],
     properties: {
       ...(withId ? { id } : {}),
-      text: { type: 'string', minLength: 1, maxLength: LIMITS.optionText },
-      image: { anyOf: [{ type: 'string', maxLength: LIMITS.imageUrl, pattern: '^https?://' }, { type: 'null' }] },
+      text: text(1, LIMITS.optionText),
+      image: { anyOf: [{ ...text(0, LIMITS.imageUrl), pattern: '^https?://' }, { type: 'null' }] },
       order,
     },
   }) as const;
@@ -37,7 +45,7 @@ const question = (withId: boolean) =>
     required: ['title', 'options'],
     properties: {
       ...(withId ? { id } : {}),
-      title: { type: 'string', minLength: 1, maxLength: LIMITS.title },
+      title: text(1, LIMITS.title),
       min: { type: 'integer', minimum: 0, maximum: LIMITS.optionsPerQuestion },
       max: { type: 'integer', minimum: 1, maximum: LIMITS.optionsPerQuestion },
       order,
@@ -45,7 +53,7 @@ const question = (withId: boolean) =>
     },
   }) as const;
 
-const title = { type: 'string', minLength: 1, maxLength: LIMITS.title } as const;
+const title = text(1, LIMITS.title);
 const shards = { type: 'integer', minimum: 1, maximum: LIMITS.shards } as const;
 
 export const surveyParams = { type: 'object', additionalProperties: false, required: ['id'], properties: { id } } as const;
@@ -86,6 +94,19 @@ export const voteBody = {
   },
 } as const;
 
+/** 202 of POST /v1/surveys/:id/votes (documentation: the route sends the body it serialized once, vote-routes.ts). */
+export const voteAccepted = {
+  type: 'object',
+  required: ['voteId', 'surveyId', 'partition', 'offset', 'alreadyAnswered'],
+  properties: {
+    voteId: { type: 'string', format: 'uuid' },
+    surveyId: id,
+    partition: { type: 'integer', minimum: 0 },
+    offset: { type: 'string', pattern: '^[0-9]+$', description: 'Kafka offset (int64 as a decimal string)' },
+    alreadyAnswered: { type: 'array', items: id, description: 'questions this voter had answered before: the first answers count' },
+  },
+} as const;
+
 /** POST /v1/surveys/:id/answers: one answer; `surveyAnswerId` on every answer after the first. */
 export const answerBody = {
   type: 'object',
@@ -95,7 +116,7 @@ export const answerBody = {
     surveyAnswerId: id,
     question: id,
     option: id,
-    text: { type: 'string', maxLength: LIMITS.answerText },
+    text: text(0, LIMITS.answerText),
     region: voteBody.properties.region,
   },
 } as const;

@@ -5,7 +5,7 @@
 // "no valid token" (401) — see auth.ts.
 //
 // Minting is here (synchronous, no Fastify needed: `tally token` calls it); verification goes
-// through @fastify/jwt in auth.ts, so the tests of auth also check this signer against the library.
+// through fast-jwt in auth.ts, so the tests of auth also check this signer against the library.
 import { createHmac } from 'node:crypto';
 import type { TallyConfig } from '../config.js';
 

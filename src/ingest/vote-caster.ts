@@ -1,18 +1,20 @@
-// The write path of one vote, after validation: claim → encode → produce → ack.
+// The write path of one vote, after validation: begin → (prepare) → encode → produce → confirm.
 //
-//   claim one-vote keys (Redis) ──409 duplicate
-//        │
-//   encode (Avro, schema id known) ──503 registry not reached yet
-//        │
-//   produce (batched, acks=all) ──503 Kafka unavailable / 503 queue full
-//        │        └─ on failure: release the claimed keys (nothing half-written)
-//   ack: partition + offset
+//   begin (Redis, one script: voter rate limit, Idempotency-Key, one-vote claims pending 60 s)
+//        │  ──429 rate · 409 duplicate / in progress / unsettled · stored 202 replayed
+//   prepare (route work that must not run for a replay, e.g. open an answer session)
+//        │  └─ fails: release the claims (nothing was written)
+//   encode (Avro, schema id known) → produce (batched, acks=all)
+//        │  ├─ UNAVAILABLE / OVERLOADED (never sent): release the claims → 503, retry freely
+//        │  └─ OUTCOME_UNKNOWN (sent, not acknowledged): claims become "unknown" → 503 with the voteId;
+//        │     only the same ballot settles them later (vote-claims.ts, README "When Kafka does not answer")
+//   ack → the 202 body (built once by the route) → confirm (claims 7 days, body stored for replays)
 import { createHash, randomUUID } from 'node:crypto';
-import { TallyError } from '../errors.js';
+import { TallyError, isTallyError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { partitionKeyFor } from '../partition-key.js';
-import type { DuplicateGuard } from './duplicate-guard.js';
 import type { CatalogSurvey } from './survey-catalog.js';
+import type { Claim, VoteClaims } from './vote-claims.js';
 import type { VoteEncoder } from './vote-encoder.js';
 import type { VoteProducer } from './vote-producer.js';
 
@@ -22,7 +24,9 @@ export interface VoteToCast {
   voter: string;
   answers: Record<string, string[]>;
   region: string | null;
+  /** This request's vote id (a settled earlier vote keeps its own, see Claim.voteId). */
   voteId: string;
+  idempotencyKey?: string;
 }
 
 export interface CastVote {
@@ -31,6 +35,21 @@ export interface CastVote {
   offset: string;
   /** Questions the voter had answered before: the aggregator keeps the first answer. */
   alreadyAnswered: string[];
+  /** The exact record value produced (Confluent wire format), e.g. for a receipt of it. */
+  value: Buffer;
+}
+
+export interface CastSteps {
+  /** Runs after the claim, before the record is encoded (skipped for a replay). */
+  prepare?: () => Promise<void>;
+  /** The 202 body once Kafka acknowledged: serialized once, sent and stored for replays. */
+  respond: (cast: CastVote) => unknown;
+}
+
+export interface CastAnswer {
+  /** JSON body of the 202 */
+  body: string;
+  replayed: boolean;
 }
 
 /** A stable vote id for an idempotent request (same survey, voter and key → same id), else a random one. */
@@ -40,36 +59,73 @@ export function voteIdFor(surveyId: string, voter: string, idempotencyKey: strin
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
 }
 
+/** Confirm retries after the 202 (Redis blip): the pending claim would otherwise expire in 60 s. */
+const CONFIRM_RETRY_MS = [200, 1000, 5000];
+
 export class VoteCaster {
   constructor(
-    private readonly guard: DuplicateGuard,
+    private readonly claims: VoteClaims,
     private readonly encoder: VoteEncoder,
     private readonly producer: VoteProducer,
     private readonly logger: Logger,
   ) {}
 
-  async cast(vote: VoteToCast): Promise<CastVote> {
+  async cast(vote: VoteToCast, steps: CastSteps): Promise<CastAnswer> {
     // Refuse before claiming anything when the record could not be written anyway.
     if (!this.producer.available) throw new TallyError('TALLY_ERR_UNAVAILABLE', 'Kafka is not connected', { retryAfterSeconds: 1 });
     if (!this.encoder.ready) throw new TallyError('TALLY_ERR_UNAVAILABLE', 'the vote schema is not registered yet', { retryAfterSeconds: 1 });
     const { survey } = vote.survey;
-    const claim = await this.guard.claim(survey.id, vote.voter, Object.keys(vote.answers), vote.voteId);
+    const begun = await this.claims.begin({ surveyId: survey.id, voter: vote.voter, answers: vote.answers, region: vote.region, voteId: vote.voteId, idempotencyKey: vote.idempotencyKey });
+    if (begun.kind === 'replay') return { body: begun.body, replayed: true };
+    const claim = begun;
+    let value: Buffer;
+    let produced;
     try {
-      const value = this.encoder.encode({
-        voteId: vote.voteId,
-        surveyId: survey.id,
-        voterId: vote.voter,
-        answers: vote.answers,
-        region: vote.region,
-        castAt: Date.now(),
-      });
-      const produced = await this.producer.send(partitionKeyFor(survey.id, vote.voter, survey.shards), value);
-      return { voteId: vote.voteId, partition: produced.partition, offset: produced.offset, alreadyAnswered: claim.alreadyAnswered };
+      await steps.prepare?.();
+      value = this.encoder.encode({ voteId: claim.voteId, surveyId: survey.id, voterId: vote.voter, answers: vote.answers, region: vote.region, castAt: Date.now() });
+      produced = await this.producer.send(partitionKeyFor(survey.id, vote.voter, survey.shards), value);
     } catch (error) {
-      await this.guard.release(claim, vote.voteId).catch((releaseError: unknown) => {
-        this.logger.error({ err: releaseError, surveyId: survey.id }, 'could not release one-vote keys of a failed vote');
+      throw await this.failed(claim, vote, error);
+    }
+    const body = JSON.stringify(steps.respond({ voteId: claim.voteId, partition: produced.partition, offset: produced.offset, alreadyAnswered: claim.alreadyAnswered, value }));
+    await this.confirm(claim, body);
+    return { body, replayed: false };
+  }
+
+  /** Undoes or keeps the claims depending on whether the record may exist; returns the error to answer. */
+  private async failed(claim: Claim, vote: VoteToCast, error: unknown): Promise<unknown> {
+    const surveyId = vote.survey.survey.id;
+    if (isTallyError(error, 'TALLY_ERR_VOTE_OUTCOME_UNKNOWN')) {
+      await this.claims.markUnknown(claim, vote.answers, vote.region).catch((markError: unknown) => {
+        // The pending claims then expire in a minute; the aggregator still counts only the first answer.
+        this.logger.error({ err: markError, surveyId }, 'could not keep the claims of a vote with an unknown outcome');
       });
-      throw error;
+      return new TallyError('TALLY_ERR_VOTE_OUTCOME_UNKNOWN', `vote ${claim.voteId}`, { cause: error, retryAfterSeconds: error.retryAfterSeconds ?? 1, data: { voteId: claim.voteId } });
+    }
+    await this.claims.release(claim).catch((releaseError: unknown) => {
+      this.logger.error({ err: releaseError, surveyId }, 'could not release the claims of a failed vote (they expire within a minute)');
+    });
+    return error;
+  }
+
+  /** The record is in Kafka: a Redis failure here must not turn the 202 into an error. */
+  private async confirm(claim: Claim, body: string): Promise<void> {
+    try {
+      await this.claims.confirm(claim, body);
+    } catch (error) {
+      this.logger.warn({ err: error }, 'could not confirm a vote claim; retrying in the background');
+      void (async () => {
+        for (const delay of CONFIRM_RETRY_MS) {
+          await new Promise((resolve) => setTimeout(resolve, delay).unref());
+          try {
+            await this.claims.confirm(claim, body);
+            return;
+          } catch {
+            // next attempt
+          }
+        }
+        this.logger.error({ voteId: claim.voteId }, 'vote claim not confirmed: it expires within a minute (the aggregator keeps the first answer)');
+      })();
     }
   }
 }

@@ -12,6 +12,12 @@
 // route answers 503 quickly. A failed send rejects its whole batch and replaces the producer: a
 // fresh idempotent producer gets a fresh producer id, so no sequence number of the failed batch is
 // ever reused for other records.
+//
+// Two kinds of failure, because the caller must treat them differently (vote-caster.ts):
+// - TALLY_ERR_UNAVAILABLE / TALLY_ERR_OVERLOADED: the record never reached kafkajs (not connected,
+//   queue full, connection lost while queued): it is certainly not in Kafka.
+// - TALLY_ERR_VOTE_OUTCOME_UNKNOWN: producer.send failed after the batch went out (a timeout, a lost
+//   connection, an error after retries): some or all records may have been written.
 import type { Admin, Kafka, PartitionMetadata, Producer, RecordMetadata } from 'kafkajs';
 import type { TallyConfig } from '../config.js';
 import { TallyError } from '../errors.js';
@@ -37,7 +43,7 @@ export interface VoteProducerOptions {
 export const defaultVoteProducerOptions: VoteProducerOptions = { maxBatch: 500, lingerMs: 2, maxQueued: 20_000 };
 
 interface Pending {
-  key: string;
+  key: Buffer;
   value: Buffer;
   partition: number;
   resolve: (produced: ProducedVote) => void;
@@ -52,9 +58,14 @@ const RECONNECT_BACKOFF_MS = { first: 250, max: 5000 };
 // unref: a pending reconnect must not keep a closing process alive.
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
 
+/** Keys remembered with their bytes and partition (a key is a survey id, or survey#shard). */
+const MAX_CACHED_KEYS = 100_000;
+
 export class VoteProducer {
   private readonly topic: string;
   private readonly partitioner = Partitioners.DefaultPartitioner();
+  /** key → its bytes and partition: computed once per key, not per vote (cleared when the partition count is read again). */
+  private readonly keys = new Map<string, { bytes: Buffer; partition: number }>();
   private readonly admin: Admin;
   private producer: Producer | null = null;
   private partitionMetadata: PartitionMetadata[] = [];
@@ -100,9 +111,16 @@ export class VoteProducer {
     if (this.queue.length >= this.options.maxQueued) {
       return Promise.reject(new TallyError('TALLY_ERR_OVERLOADED', 'the produce queue is full', { retryAfterSeconds: 1 }));
     }
-    const partition = this.partitioner({ topic: this.topic, partitionMetadata: this.partitionMetadata, message: { key, value } });
+    let cached = this.keys.get(key);
+    if (cached === undefined) {
+      const bytes = Buffer.from(key);
+      cached = { bytes, partition: this.partitioner({ topic: this.topic, partitionMetadata: this.partitionMetadata, message: { key: bytes, value } }) };
+      if (this.keys.size >= MAX_CACHED_KEYS) this.keys.clear();
+      this.keys.set(key, cached);
+    }
+    const { bytes, partition } = cached;
     return new Promise<ProducedVote>((resolve, reject) => {
-      this.queue.push({ key, value, partition, resolve, reject });
+      this.queue.push({ key: bytes, value, partition, resolve, reject });
       this.schedule();
     });
   }
@@ -169,7 +187,7 @@ export class VoteProducer {
     } catch (error) {
       stopTimer();
       this.logger.error({ err: error, records: batch.length }, 'producer.send failed; replacing the producer');
-      for (const pending of batch) pending.reject(unavailable('Kafka did not acknowledge the vote', error));
+      for (const pending of batch) pending.reject(outcomeUnknown('Kafka did not acknowledge the batch', error));
       this.replaceProducer(producer);
       return;
     }
@@ -181,7 +199,7 @@ export class VoteProducer {
     for (const pending of batch) {
       const offset = next.get(pending.partition);
       if (offset === undefined) {
-        pending.reject(new TallyError('TALLY_ERR_INTERNAL', `no ack for partition ${pending.partition}`));
+        pending.reject(outcomeUnknown(`no ack for partition ${pending.partition}`));
         continue;
       }
       next.set(pending.partition, offset + 1);
@@ -217,6 +235,7 @@ export class VoteProducer {
           return;
         }
         this.partitionMetadata = metadata.topics[0]!.partitions;
+        this.keys.clear();
         this.producer = producer;
         this.logger.info({ topic: this.topic, partitions: this.partitionMetadata.length }, 'vote producer connected');
         return;
@@ -232,4 +251,8 @@ export class VoteProducer {
 
 function unavailable(detail: string, cause?: unknown): TallyError {
   return new TallyError('TALLY_ERR_UNAVAILABLE', detail, { cause, retryAfterSeconds: 1 });
+}
+
+function outcomeUnknown(detail: string, cause?: unknown): TallyError {
+  return new TallyError('TALLY_ERR_VOTE_OUTCOME_UNKNOWN', detail, { cause, retryAfterSeconds: 1 });
 }

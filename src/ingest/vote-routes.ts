@@ -4,28 +4,27 @@
 //   POST /v1/surveys/:id/answers                     { question, option, text?, surveyAnswerId? } → 202 (one VoteCast with one question)
 //   PUT  /v1/surveys/:id/answers/:answerId/finish    → 200 session
 //
-// Per request: rate limit (IP) → token → rate limit (voter) → schema → idempotency → survey
-// exists / open → answers valid → cast (claim → encode → produce → ack). See README.md.
+// Per request: rate limit (IP, in process) → token → schema → survey exists / open → answers valid
+// → cast (one Redis script: voter rate limit, Idempotency-Key, claims → encode → produce → ack →
+// confirm). See README.md.
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
 import { TallyError, isTallyError, type ErrorCode } from '../errors.js';
 import type { AnswerSessions, AnswerSessionView } from './answer-sessions.js';
-import type { Voter } from './auth.js';
-import { IdempotencyStore, type StoredResponse } from './idempotency-store.js';
 import type { IngestMetrics, VoteOutcome } from './ingest-metrics.js';
-import { answerBody, answerSessionParams, idempotencyHeaders, surveyParams, voteBody } from './ingest-schemas.js';
+import { answerBody, answerSessionParams, idempotencyHeaders, surveyParams, VOTER_SECURITY, voteAccepted, voteBody } from './ingest-schemas.js';
 import type { CatalogSurvey, SurveyCatalog } from './survey-catalog.js';
-import { voteIdFor, type VoteCaster } from './vote-caster.js';
+import { voteIdFor, type CastAnswer, type CastVote, type VoteCaster } from './vote-caster.js';
+import type { VoteClaims } from './vote-claims.js';
 import { assertOpenForVotes, assertValidAnswers } from './vote-validation.js';
 
 export interface VoteRoutesOptions {
   catalog: SurveyCatalog;
   caster: VoteCaster;
-  idempotency: IdempotencyStore;
+  claims: VoteClaims;
   sessions: AnswerSessions;
   metrics: IngestMetrics;
   requireVoter: onRequestAsyncHookHandler;
   limitPerIp: onRequestAsyncHookHandler;
-  limitPerVoter: onRequestAsyncHookHandler;
 }
 
 interface VoteBody {
@@ -52,11 +51,36 @@ const OUTCOME_OF: Partial<Record<ErrorCode, VoteOutcome>> = {
   TALLY_ERR_ANSWER_SESSION_FINISHED: 'closed',
   TALLY_ERR_UNAVAILABLE: 'unavailable',
   TALLY_ERR_OVERLOADED: 'overloaded',
+  TALLY_ERR_VOTE_IN_PROGRESS: 'in_progress',
+  TALLY_ERR_REQUEST_IN_PROGRESS: 'in_progress',
+  TALLY_ERR_VOTE_OUTCOME_UNKNOWN: 'unknown',
+  TALLY_ERR_VOTE_UNSETTLED: 'unsettled',
+  TALLY_ERR_RATE_LIMITED: 'rate_limited',
 };
 
+export interface VoteAccepted {
+  voteId: string;
+  surveyId: string;
+  partition: number;
+  offset: string;
+  alreadyAnswered: string[];
+}
+
+/**
+ * The 202 of POST /v1/surveys/:id/votes: the one place its body is built (a field added here
+ * belongs in ingest-schemas.ts `voteAccepted` too). `cast.value` holds the exact bytes produced.
+ */
+export function voteAcceptedBody(surveyId: string, cast: CastVote): VoteAccepted {
+  return { voteId: cast.voteId, surveyId, partition: cast.partition, offset: cast.offset, alreadyAnswered: cast.alreadyAnswered };
+}
+
 export const voteRoutes: FastifyPluginAsync<VoteRoutesOptions> = async (app, options) => {
-  const { catalog, caster, idempotency, sessions, metrics } = options;
-  const voterRoute = { onRequest: [options.limitPerIp, options.requireVoter, options.limitPerVoter] };
+  const { catalog, caster, claims, sessions, metrics } = options;
+  const voterRoute = { onRequest: [options.limitPerIp, options.requireVoter] };
+  const outcomes = {
+    accepted: metrics.votes.labels('accepted'),
+    replayed: metrics.votes.labels('replayed'),
+  };
 
   const openSurvey = async (id: string): Promise<CatalogSurvey> => {
     const entry = await catalog.get(id);
@@ -65,78 +89,99 @@ export const voteRoutes: FastifyPluginAsync<VoteRoutesOptions> = async (app, opt
     return entry;
   };
 
-  /** Runs a submission once per Idempotency-Key, counts its outcome, and sends its response. */
-  const submit = async (
-    request: FastifyRequest<{ Params: { id: string }; Headers: IdempotencyHeaders }>,
-    reply: FastifyReply,
-    work: (voter: Voter, voteId: string) => Promise<StoredResponse>,
-  ) => {
-    const voter = request.voter!;
-    const surveyId = request.params.id;
-    const key = request.headers['idempotency-key'];
-    const voteId = voteIdFor(surveyId, voter.pseudonym, key);
+  /** Runs a submission, counts its outcome, and sends its 202 (serialized once by the caster). */
+  const submit = async (reply: FastifyReply, work: () => Promise<CastAnswer>) => {
+    let answer: CastAnswer;
     try {
-      const response =
-        key === undefined
-          ? { ...(await work(voter, voteId)), replayed: false }
-          : await idempotency.run(IdempotencyStore.key(surveyId, voter.pseudonym, key), () => work(voter, voteId));
-      metrics.votes.inc({ outcome: response.replayed ? 'replayed' : 'accepted' });
-      if (response.replayed) reply.header('Idempotent-Replayed', 'true');
-      return reply.status(response.status).send(response.body);
+      answer = await work();
     } catch (error) {
       metrics.votes.inc({ outcome: isTallyError(error) ? (OUTCOME_OF[error.code] ?? 'rejected') : 'error' });
       throw error;
     }
+    if (answer.replayed) {
+      outcomes.replayed.inc();
+      reply.header('Idempotent-Replayed', 'true');
+    } else {
+      outcomes.accepted.inc();
+    }
+    return reply.status(202).type('application/json; charset=utf-8').send(answer.body);
   };
 
   app.post<{ Params: { id: string }; Body: VoteBody; Headers: IdempotencyHeaders }>(
     '/v1/surveys/:id/votes',
-    { ...voterRoute, schema: { params: surveyParams, headers: idempotencyHeaders, body: voteBody } },
+    {
+      ...voterRoute,
+      schema: {
+        tags: ['votes'],
+        summary: 'cast a ballot: 202 once Kafka acknowledged it (failures and what to do: src/ingest/README.md)',
+        security: VOTER_SECURITY,
+        params: surveyParams,
+        headers: idempotencyHeaders,
+        body: voteBody,
+        response: { 202: voteAccepted },
+      },
+    },
     (request, reply) =>
-      submit(request, reply, async (voter, voteId) => {
+      submit(reply, async () => {
+        const voter = request.voter!.pseudonym;
+        const key = request.headers['idempotency-key'];
         const survey = await openSurvey(request.params.id);
-        assertValidAnswers(survey, request.body.answers);
-        const cast = await caster.cast({ survey, voter: voter.pseudonym, answers: request.body.answers, region: request.body.region ?? null, voteId });
-        return { status: 202, body: { voteId: cast.voteId, surveyId: survey.survey.id, partition: cast.partition, offset: cast.offset, alreadyAnswered: cast.alreadyAnswered } };
+        const { answers } = request.body;
+        assertValidAnswers(survey, answers);
+        const surveyId = survey.survey.id;
+        return caster.cast(
+          { survey, voter, answers, region: request.body.region ?? null, voteId: voteIdFor(surveyId, voter, key), idempotencyKey: key },
+          { respond: (cast) => voteAcceptedBody(surveyId, cast) },
+        );
       }),
   );
 
   app.post<{ Params: { id: string }; Body: AnswerBody; Headers: IdempotencyHeaders }>(
     '/v1/surveys/:id/answers',
-    { ...voterRoute, schema: { params: surveyParams, headers: idempotencyHeaders, body: answerBody } },
+    { ...voterRoute, schema: { tags: ['votes'], summary: 'answer one question (the first answer opens a session)', security: VOTER_SECURITY, params: surveyParams, headers: idempotencyHeaders, body: answerBody } },
     (request, reply) =>
-      submit(request, reply, async (voter, voteId) => {
+      submit(reply, async () => {
+        const voter = request.voter!.pseudonym;
+        const key = request.headers['idempotency-key'];
         const body = request.body;
         const survey = await openSurvey(request.params.id);
+        const surveyId = survey.survey.id;
         const answers = { [body.question]: [body.option] };
         assertValidAnswers(survey, answers);
         const first = body.surveyAnswerId === undefined;
-        const session: AnswerSessionView = first
-          ? await sessions.open(survey.survey.id, voter.pseudonym)
-          : await sessions.openSession(body.surveyAnswerId!, survey.survey.id, voter.pseudonym);
-        let cast;
+        // A later answer checks its session before claiming; the first opens one once claimed (not for a replay).
+        let session: AnswerSessionView | null = first ? null : await sessions.openSession(body.surveyAnswerId!, surveyId, voter);
+        const vote = { survey, voter, answers, region: body.region ?? null, voteId: voteIdFor(surveyId, voter, key), idempotencyKey: key };
         try {
-          cast = await caster.cast({ survey, voter: voter.pseudonym, answers, region: body.region ?? null, voteId });
+          return await caster.cast(vote, {
+            prepare: first ? async () => void (session = await sessions.open(surveyId, voter)) : undefined,
+            respond: (cast) => {
+              const questionAnswer = {
+                id: cast.voteId,
+                surveyAnswer: session!.id,
+                question: body.question,
+                option: body.option,
+                text: body.text ?? '',
+                partition: cast.partition,
+                offset: cast.offset,
+              };
+              return first ? { surveyAnswer: session, questionAnswer } : questionAnswer;
+            },
+          });
         } catch (error) {
-          if (first) await sessions.discard(session.id).catch(() => undefined); // nothing half-written
+          // Nothing half-written: a first answer that certainly did not reach Kafka leaves no session.
+          if (first && session !== null && !isTallyError(error, 'TALLY_ERR_VOTE_OUTCOME_UNKNOWN')) await sessions.discard(session.id).catch(() => undefined);
           throw error;
         }
-        const questionAnswer = {
-          id: cast.voteId,
-          surveyAnswer: session.id,
-          question: body.question,
-          option: body.option,
-          text: body.text ?? '',
-          partition: cast.partition,
-          offset: cast.offset,
-        };
-        return { status: 202, body: first ? { surveyAnswer: session, questionAnswer } : questionAnswer };
       }),
   );
 
   app.put<{ Params: { id: string; answerId: string } }>(
     '/v1/surveys/:id/answers/:answerId/finish',
-    { ...voterRoute, schema: { params: answerSessionParams } },
-    async (request) => sessions.finish(request.params.answerId, request.params.id, request.voter!.pseudonym),
+    { ...voterRoute, schema: { tags: ['votes'], summary: 'finish an answer session', security: VOTER_SECURITY, params: answerSessionParams } },
+    async (request) => {
+      await claims.limitVoter(request.voter!.pseudonym);
+      return sessions.finish(request.params.answerId, request.params.id, request.voter!.pseudonym);
+    },
   );
 };

@@ -1,5 +1,5 @@
 // Integration: Kafka, registry, PostgreSQL, Redis
-// Limits and bad input: rate limits per IP and per voter (429 + Retry-After, counted in Redis), a
+// Limits and bad input: rate limits per IP (in process) and per voter (in Redis; 429 + Retry-After), a
 // burst of malformed bodies (all 4xx with a catalogue code; the server keeps serving), body size
 // (413) over a real socket, overload (503), and Kafka / registry unreachable (503 fast).
 import { after, before, test } from 'node:test';
@@ -34,9 +34,6 @@ test('per-IP limit: 429 with Retry-After past the limit; other addresses are not
   const retryAfter = Number(limited.headers['retry-after']);
   assert.ok(retryAfter >= 1 && retryAfter <= 60, `Retry-After ${limited.headers['retry-after']}`);
   assert.equal((await get('10.9.0.2')).statusCode, 200);
-  // The counter lives in Redis, shared by every ingest process.
-  const keys = await h.deps.redis.keys(`${h.rateLimitNamespace}*10.9.0.1`);
-  assert.equal(keys.length, 1);
   // Ops routes are never limited.
   assert.equal((await h.app.inject({ method: 'GET', url: '/healthz', remoteAddress: '10.9.0.1' })).statusCode, 200);
 });

@@ -1,5 +1,5 @@
 // mintToken (`tally token`): HS256 JWTs with sub, scope and expiry, signed with the secret of their
-// kind. That @fastify/jwt accepts them is covered by the route tests (surveys, votes).
+// kind. That fast-jwt (auth.ts) accepts them is covered by the route tests (surveys, votes).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';

@@ -2,7 +2,7 @@
 // topics and rate-limit keys, driven with inject(); plus helpers to read the votes topic back.
 import { createHmac } from 'node:crypto';
 import kafkajs from 'kafkajs';
-import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
+import type { FastifyInstance, FastifyPluginAsync, InjectOptions, LightMyRequestResponse } from 'fastify';
 import type { TallyConfig } from '../../../src/config.js';
 import { buildIngestApp, type IngestAppOptions, type IngestApp } from '../../../src/ingest/ingest-app.js';
 import { closeIngestDeps, ingestDepsConnected, openIngestDeps, type IngestDeps, type IngestDepsOptions } from '../../../src/ingest/ingest-deps.js';
@@ -35,6 +35,8 @@ export interface HarnessOptions {
   kafka?: IngestDepsOptions['kafka'];
   /** wait for Kafka and the registry (default true) */
   connected?: boolean;
+  /** route plugins registered after the app's own (as `tally ingest` registers the audit routes) */
+  plugins?: FastifyPluginAsync[];
 }
 
 export async function startHarness(name: string, options: HarnessOptions = {}): Promise<Harness> {
@@ -43,6 +45,7 @@ export async function startHarness(name: string, options: HarnessOptions = {}): 
   if (options.connected !== false) await ingestDepsConnected(deps, 20_000);
   const rateLimitNamespace = `${uniqueName('tally-test-rl')}:`;
   const ingest = await buildIngestApp(deps, { rateLimitNamespace, ...options.app });
+  for (const plugin of options.plugins ?? []) await ingest.app.register(plugin);
   await ingest.app.ready();
   const adminToken = mintToken(config, { kind: 'admin' }, 600);
   const app = ingest.app;

@@ -1,0 +1,355 @@
+// Everything Redis knows about a vote, reached in ONE round trip before the vote is produced
+// (BEGIN: per-voter rate limit + Idempotency-Key + one-vote claims) and one after Kafka answered
+// (CONFIRM, RELEASE or UNKNOWN; these calls of one producer batch resolve in the same tick, so
+// ioredis auto-pipelining sends them as one write).
+//
+// Redis layout (hash tag = the voter pseudonym, so one vote's keys share a Redis Cluster slot):
+//
+//   tally:rl:{voter}                         per-voter request counter, fixed window (PX; prefix configurable)
+//   tally:idem:{voter}:survey:key            Idempotency-Key: "p<nonce>" while running, then the 202 body (24 h)
+//   tally:voted:{voter}:survey:question      one-vote claim:
+//        "p<voteId>"            pending: claimed, record not acknowledged yet — short TTL (60 s), so a crash
+//                               between claim and produce frees the question within a minute
+//        "c<voteId>"            confirmed: Kafka acknowledged the record — 7 days
+//        "u<voteId>|<ballot>"   unknown: the send failed after the record may have been written — 7 days;
+//                               only the same ballot (region|options of that question) may settle it
+//
+// The claim rule matches docs/counting-rules.md: a vote is refused (409) when every question it
+// answers is already answered; one that repeats some is accepted and lists them in alreadyAnswered
+// (the aggregator keeps the first answers). Redis is a fast path: the aggregator stays the authority.
+//
+// Lost replies: ioredis re-sends a command whose reply was lost on a broken connection. A claim key
+// that already holds this vote id, and an idempotency marker that holds this request's nonce, count
+// as this vote's own, so the re-sent BEGIN goes ahead instead of answering 409.
+import type { Redis } from 'ioredis';
+import { TallyError } from '../errors.js';
+import { callService } from './service-errors.js';
+
+/** One-vote keys outlive any realistic survey window; after that the aggregator still decides. */
+export const ONE_VOTE_KEY_TTL_SECONDS = 7 * 24 * 3600;
+/** A claim not yet acknowledged by Kafka: expires within a minute if its request dies. */
+export const PENDING_TTL_SECONDS = 60;
+export const IDEMPOTENT_RESULT_TTL_SECONDS = 24 * 3600;
+/** What Retry-After says to a request that meets another one still producing. */
+const IN_PROGRESS_RETRY_SECONDS = 1;
+
+// BEGIN. KEYS[1] = rate counter, KEYS[2] = idempotency key when ARGV[6] = '1', then the claim keys.
+// ARGV: 1 vote id, 2 request nonce, 3 pending ttl (s), 4 rate max, 5 rate window (ms), 6 has idem,
+// 7.. the ballot of each claim key (only on the second try, after a {5} answer).
+// Per claim key: absent → claim it pending · pending with this vote id → ours (a re-sent BEGIN) ·
+// pending with another → that vote is still producing · confirmed → answered already · unknown →
+// the same ballot settles it (the record carries that earlier vote id), another ballot is refused.
+// Answers: {0, pttl} rate limited · {1, body} idempotent replay · {2} same key in progress ·
+// {3} another vote pending · {4, voteId} unsettled (unknown, other ballot) · {5} ballots needed ·
+// {6} every question answered · {7, voteId, i…} claimed (as voteId; i = already answered keys, 1-based)
+const BEGIN_LUA = `
+local voteId = ARGV[1]
+local count = redis.call('INCR', KEYS[1])
+if count == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[5]) end
+if count > tonumber(ARGV[4]) then return {0, redis.call('PTTL', KEYS[1])} end
+local first = 2
+if ARGV[6] == '1' then
+  first = 3
+  local stored = redis.call('GET', KEYS[2])
+  if stored then
+    if string.sub(stored, 1, 1) ~= 'p' then return {1, stored} end
+    if string.sub(stored, 2) ~= ARGV[2] then return {2} end
+  end
+end
+local n = #KEYS - first + 1
+local values = {}
+local adopt = false
+for i = 1, n do
+  local v = redis.call('GET', KEYS[first + i - 1])
+  values[i] = v
+  if v and string.sub(v, 1, 1) == 'u' then
+    if ARGV[7] == nil then return {5} end
+    local owner = string.sub(v, 2, 37)
+    if string.sub(v, 39) ~= ARGV[6 + i] or (adopt and adopt ~= owner) then return {4, owner} end
+    adopt = owner
+  end
+end
+if adopt then voteId = adopt end
+local answered = {}
+local fresh = {}
+for i = 1, n do
+  local v = values[i]
+  if not v then
+    fresh[#fresh + 1] = first + i - 1
+  else
+    local kind = string.sub(v, 1, 1)
+    if kind == 'c' then
+      answered[#answered + 1] = i
+    elseif kind == 'p' and string.sub(v, 2) ~= voteId then
+      return {3}
+    end
+  end
+end
+if #answered == n then return {6} end
+for _, k in ipairs(fresh) do redis.call('SET', KEYS[k], 'p' .. voteId, 'EX', ARGV[3]) end
+if ARGV[6] == '1' then redis.call('SET', KEYS[2], 'p' .. ARGV[2], 'EX', ARGV[3]) end
+local result = {7, voteId}
+for _, i in ipairs(answered) do result[#result + 1] = i end
+return result
+`;
+
+// CONFIRM (Kafka acknowledged). KEYS = the vote's claim keys, then the idempotency key when ARGV[4] = '1'.
+// ARGV: 1 vote id, 2 claim ttl, 3 answer body, 4 has idem, 5 idem ttl. A key that expired meanwhile
+// is claimed again; one another vote took meanwhile is left to it (the aggregator keeps the first).
+const CONFIRM_LUA = `
+local last = #KEYS
+if ARGV[4] == '1' then
+  last = last - 1
+  redis.call('SET', KEYS[#KEYS], ARGV[3], 'EX', ARGV[5])
+end
+for i = 1, last do
+  local v = redis.call('GET', KEYS[i])
+  if (not v) or string.sub(v, 2, 37) == ARGV[1] then redis.call('SET', KEYS[i], 'c' .. ARGV[1], 'EX', ARGV[2]) end
+end
+return 1
+`;
+
+// RELEASE (the record was certainly not written). KEYS as for CONFIRM; ARGV: 1 vote id, 2 nonce,
+// 3 has idem. Deletes only what this request set: pending claims of this vote id, its idem marker.
+const RELEASE_LUA = `
+local last = #KEYS
+if ARGV[3] == '1' then
+  last = last - 1
+  if redis.call('GET', KEYS[#KEYS]) == 'p' .. ARGV[2] then redis.call('DEL', KEYS[#KEYS]) end
+end
+for i = 1, last do
+  if redis.call('GET', KEYS[i]) == 'p' .. ARGV[1] then redis.call('DEL', KEYS[i]) end
+end
+return 1
+`;
+
+// UNKNOWN (the send failed after the record may have been written). KEYS as for CONFIRM; ARGV:
+// 1 vote id, 2 claim ttl, 3 nonce, 4 has idem, 5.. ballot per claim key. Pending claims of this vote
+// become unknown for the claim ttl; the idem marker is dropped so a re-sent request can settle the vote.
+const UNKNOWN_LUA = `
+local last = #KEYS
+if ARGV[4] == '1' then
+  last = last - 1
+  if redis.call('GET', KEYS[#KEYS]) == 'p' .. ARGV[3] then redis.call('DEL', KEYS[#KEYS]) end
+end
+for i = 1, last do
+  if redis.call('GET', KEYS[i]) == 'p' .. ARGV[1] then redis.call('SET', KEYS[i], 'u' .. ARGV[1] .. '|' .. ARGV[4 + i], 'EX', ARGV[2]) end
+end
+return 1
+`;
+
+// RATE (routes that claim nothing): KEYS[1] = rate counter; ARGV: 1 max, 2 window (ms) → pttl when limited, else 0.
+const RATE_LUA = `
+local count = redis.call('INCR', KEYS[1])
+if count == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+if count > tonumber(ARGV[1]) then return redis.call('PTTL', KEYS[1]) end
+return 0
+`;
+
+type Args = (string | number)[];
+interface ClaimCommands {
+  tallyVoteBegin(...args: Args): Promise<(number | string)[]>;
+  tallyVoteConfirm(...args: Args): Promise<number>;
+  tallyVoteRelease(...args: Args): Promise<number>;
+  tallyVoteUnknown(...args: Args): Promise<number>;
+  tallyVoterRate(...args: Args): Promise<number>;
+}
+
+export interface VoteToClaim {
+  surveyId: string;
+  voter: string;
+  /** question id → option ids, as validated */
+  answers: Record<string, string[]>;
+  region: string | null;
+  voteId: string;
+  /** the client's Idempotency-Key header, if any */
+  idempotencyKey?: string;
+}
+
+/** The outcome of BEGIN when the vote goes ahead. */
+export interface Claim {
+  readonly kind: 'claimed';
+  /** The vote id the record must carry: this request's, or the earlier vote's it settles. */
+  readonly voteId: string;
+  /** Question ids this voter had already answered (the aggregator will ignore them). */
+  readonly alreadyAnswered: string[];
+  /** Claim keys this vote holds (every answered question except alreadyAnswered). */
+  readonly keys: string[];
+  readonly questions: string[];
+  readonly idempotencyKey: string | null;
+  readonly nonce: string;
+}
+
+export interface Replay {
+  readonly kind: 'replay';
+  /** The stored 202 body, as sent the first time. */
+  readonly body: string;
+}
+
+export interface VoterLimit {
+  max: number;
+  windowMs: number;
+  /** Key prefix of the per-voter counters (tests use their own): `<prefix>{voter}`. */
+  keyPrefix: string;
+}
+
+let nonces = 0;
+/** Unique per request within this process, and across processes by the pid. */
+function nextNonce(): string {
+  nonces = (nonces + 1) % Number.MAX_SAFE_INTEGER;
+  return `${process.pid}.${nonces}`;
+}
+
+/** The ballot of one question, as an unknown claim keeps it: region and the sorted option ids. */
+export function ballotOf(options: string[], region: string | null): string {
+  return `${region ?? ''}|${[...options].sort().join(',')}`;
+}
+
+export class VoteClaims {
+  private readonly redis: Redis & ClaimCommands;
+
+  constructor(
+    redis: Redis,
+    private readonly limit: VoterLimit,
+  ) {
+    if (!('tallyVoteBegin' in redis)) {
+      redis.defineCommand('tallyVoteBegin', { lua: BEGIN_LUA });
+      redis.defineCommand('tallyVoteConfirm', { lua: CONFIRM_LUA });
+      redis.defineCommand('tallyVoteRelease', { lua: RELEASE_LUA });
+      redis.defineCommand('tallyVoteUnknown', { lua: UNKNOWN_LUA });
+      redis.defineCommand('tallyVoterRate', { numberOfKeys: 1, lua: RATE_LUA });
+    }
+    this.redis = redis as Redis & ClaimCommands;
+  }
+
+  static claimKey(surveyId: string, voter: string, questionId: string): string {
+    return `tally:voted:{${voter}}:${surveyId}:${questionId}`;
+  }
+
+  static idempotencyKey(surveyId: string, voter: string, key: string): string {
+    return `tally:idem:{${voter}}:${surveyId}:${key}`;
+  }
+
+  private rateKey(voter: string): string {
+    return `${this.limit.keyPrefix}{${voter}}`;
+  }
+
+  /**
+   * One round trip: the voter's rate limit, the Idempotency-Key, and the claims. Returns the claim
+   * (go ahead and produce) or a replay; throws the refusal (429, 409, 503 when Redis is down).
+   */
+  async begin(vote: VoteToClaim): Promise<Claim | Replay> {
+    const questions = Object.keys(vote.answers);
+    const keys = new Array<string>(questions.length);
+    const prefix = `tally:voted:{${vote.voter}}:${vote.surveyId}:`;
+    for (let i = 0; i < questions.length; i++) keys[i] = prefix + questions[i];
+    const idempotencyKey = vote.idempotencyKey === undefined ? null : VoteClaims.idempotencyKey(vote.surveyId, vote.voter, vote.idempotencyKey);
+    const nonce = nextNonce();
+    const args: Args = [
+      keys.length + (idempotencyKey === null ? 1 : 2),
+      this.rateKey(vote.voter),
+      ...(idempotencyKey === null ? [] : [idempotencyKey]),
+      ...keys,
+      vote.voteId,
+      nonce,
+      PENDING_TTL_SECONDS,
+      this.limit.max,
+      this.limit.windowMs,
+      idempotencyKey === null ? '0' : '1',
+    ];
+    let answer = await callService('redis', () => this.redis.tallyVoteBegin(...args));
+    if (answer[0] === 5) {
+      // An earlier vote's outcome is unknown on one of these questions: only the same ballot may settle it.
+      const ballots = questions.map((q) => ballotOf(vote.answers[q]!, vote.region));
+      answer = await callService('redis', () => this.redis.tallyVoteBegin(...args, ...ballots));
+    }
+    switch (answer[0]) {
+      case 0:
+        throw new TallyError('TALLY_ERR_RATE_LIMITED', `more than ${this.limit.max} requests per ${this.limit.windowMs} ms for this voter`, {
+          retryAfterSeconds: Math.max(1, Math.ceil(Number(answer[1]) / 1000)),
+        });
+      case 1:
+        return { kind: 'replay', body: String(answer[1]) };
+      case 2:
+        throw new TallyError('TALLY_ERR_REQUEST_IN_PROGRESS', undefined, { retryAfterSeconds: IN_PROGRESS_RETRY_SECONDS });
+      case 3:
+        throw new TallyError('TALLY_ERR_VOTE_IN_PROGRESS', undefined, { retryAfterSeconds: IN_PROGRESS_RETRY_SECONDS });
+      case 4:
+        throw new TallyError('TALLY_ERR_VOTE_UNSETTLED', `vote ${answer[1]}`, { data: { voteId: String(answer[1]) } });
+      case 6:
+        throw new TallyError('TALLY_ERR_DUPLICATE_VOTE', questions.length === 1 ? `question ${questions[0]}` : `questions ${questions.join(', ')}`);
+      case 7: {
+        const alreadyAnswered: string[] = [];
+        const held: string[] = [];
+        const heldQuestions: string[] = [];
+        let next = 2;
+        for (let i = 0; i < questions.length; i++) {
+          if (answer[next] === i + 1) {
+            alreadyAnswered.push(questions[i]!);
+            next += 1;
+          } else {
+            held.push(keys[i]!);
+            heldQuestions.push(questions[i]!);
+          }
+        }
+        return { kind: 'claimed', voteId: String(answer[1]), alreadyAnswered, keys: held, questions: heldQuestions, idempotencyKey, nonce };
+      }
+      default:
+        throw new TallyError('TALLY_ERR_INTERNAL', `unexpected claim answer ${JSON.stringify(answer)}`);
+    }
+  }
+
+  /** Kafka acknowledged the record: the claims get their long TTL, the answer is stored for replays. */
+  async confirm(claim: Claim, body: string): Promise<void> {
+    const hasIdem = claim.idempotencyKey !== null;
+    await this.redis.tallyVoteConfirm(
+      claim.keys.length + (hasIdem ? 1 : 0),
+      ...claim.keys,
+      ...(hasIdem ? [claim.idempotencyKey!] : []),
+      claim.voteId,
+      ONE_VOTE_KEY_TTL_SECONDS,
+      body,
+      hasIdem ? '1' : '0',
+      IDEMPOTENT_RESULT_TTL_SECONDS,
+    );
+  }
+
+  /** The record was certainly not written: undo this request's claims and idempotency marker. */
+  async release(claim: Claim): Promise<void> {
+    const hasIdem = claim.idempotencyKey !== null;
+    await callService('redis', () =>
+      this.redis.tallyVoteRelease(claim.keys.length + (hasIdem ? 1 : 0), ...claim.keys, ...(hasIdem ? [claim.idempotencyKey!] : []), claim.voteId, claim.nonce, hasIdem ? '1' : '0'),
+    );
+  }
+
+  /** The record may have been written: keep the claims as unknown (only this ballot may settle them). */
+  async markUnknown(claim: Claim, answers: Record<string, string[]>, region: string | null): Promise<void> {
+    const hasIdem = claim.idempotencyKey !== null;
+    const ballots = claim.questions.map((q) => ballotOf(answers[q]!, region));
+    await callService('redis', () =>
+      this.redis.tallyVoteUnknown(
+        claim.keys.length + (hasIdem ? 1 : 0),
+        ...claim.keys,
+        ...(hasIdem ? [claim.idempotencyKey!] : []),
+        claim.voteId,
+        ONE_VOTE_KEY_TTL_SECONDS,
+        claim.nonce,
+        hasIdem ? '1' : '0',
+        ...ballots,
+      ),
+    );
+  }
+
+  /** The per-voter rate limit alone, for voter routes that claim nothing (finish a session). Fails open without Redis. */
+  async limitVoter(voter: string): Promise<void> {
+    let pttl: number;
+    try {
+      pttl = await this.redis.tallyVoterRate(this.rateKey(voter), this.limit.max, this.limit.windowMs);
+    } catch {
+      return;
+    }
+    if (pttl > 0) {
+      throw new TallyError('TALLY_ERR_RATE_LIMITED', `more than ${this.limit.max} requests per ${this.limit.windowMs} ms for this voter`, { retryAfterSeconds: Math.max(1, Math.ceil(pttl / 1000)) });
+    }
+  }
+}

@@ -1,0 +1,122 @@
+// Integration: Kafka, registry, PostgreSQL, Redis
+// `tally ingest` with TALLY_INGEST_PROCESSES=2 runs a node:cluster on one port (src/role-cluster.ts):
+// votes are served by both workers, each with its own producer; /metrics of any worker is the sum
+// over the cluster; /readyz is ready only when every worker is, and a worker that dies is replaced.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import http from 'node:http';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { mintToken } from '../../src/ingest/tokens.js';
+import { createKafka } from '../../src/kafka.js';
+import { createLogger } from '../../src/logger.js';
+import { testConfig } from '../support/test-config.js';
+import { sampleSurvey, topicRecordCount } from './support/ingest-harness.js';
+import { waitUntil } from './support/wait-until.js';
+
+const CLI = fileURLToPath(new URL('../../src/cli.js', import.meta.url));
+const config = testConfig('ingest-cluster', { TALLY_INGEST_PROCESSES: '2' });
+let primary: ChildProcess;
+let base: string;
+const logLines: Record<string, unknown>[] = [];
+
+function workerPids(): number[] {
+  const children = readFileSync(`/proc/${primary.pid}/task/${primary.pid}/children`, 'utf8').trim();
+  return children ? children.split(/\s+/).map(Number) : [];
+}
+
+/** One request on a connection of its own, so the primary hands successive ones to different workers. */
+function request(method: string, path: string, token: string, body?: unknown): Promise<{ status: number; json: Record<string, unknown> }> {
+  return new Promise((resolve, reject) => {
+    const payload = body === undefined ? undefined : JSON.stringify(body);
+    const req = http.request(
+      `${base}${path}`,
+      { method, agent: false, headers: { authorization: `Bearer ${token}`, ...(payload ? { 'content-type': 'application/json' } : {}) } },
+      (res) => {
+        let text = '';
+        res.on('data', (chunk: Buffer) => (text += chunk.toString('utf8')));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, json: text ? (JSON.parse(text) as Record<string, unknown>) : {} }));
+      },
+    );
+    req.on('error', reject);
+    req.end(payload);
+  });
+}
+
+before(async () => {
+  primary = spawn(process.execPath, [CLI, 'ingest'], {
+    env: {
+      ...process.env,
+      TALLY_ENV: 'test',
+      TALLY_LOG_LEVEL: 'info',
+      TALLY_INGEST_PORT: '0',
+      TALLY_INGEST_PROCESSES: '2',
+      TALLY_VOTES_TOPIC: config.kafka.votesTopic,
+      TALLY_DLQ_TOPIC: config.kafka.dlqTopic,
+    },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let pending = '';
+  primary.stdout!.on('data', (chunk: Buffer) => {
+    pending += chunk.toString('utf8');
+    const lines = pending.split('\n');
+    pending = lines.pop()!;
+    for (const line of lines) if (line.startsWith('{')) logLines.push(JSON.parse(line) as Record<string, unknown>);
+  });
+  const listening = await waitUntil(() => logLines.find((line) => line.msg === 'ingest cluster listening'), 'the cluster to listen');
+  base = `http://127.0.0.1:${listening.port as number}`;
+});
+
+after(async () => {
+  if (primary.exitCode === null) {
+    primary.kill('SIGTERM');
+    await new Promise((resolve) => primary.once('exit', resolve));
+  }
+  const admin = createKafka(config, 'test-cleanup', createLogger('test', config)).admin();
+  await admin.connect();
+  await admin.deleteTopics({ topics: [config.kafka.votesTopic, config.kafka.dlqTopic] }).catch(() => undefined);
+  await admin.disconnect();
+});
+
+test('two processes share the port; votes, /metrics and /readyz answer for the whole cluster', async () => {
+  assert.equal(workerPids().length, 2);
+  const ready = await waitUntil(async () => {
+    const r = await request('GET', '/readyz', '');
+    return r.status === 200 ? r.json : undefined;
+  }, 'the cluster to be ready');
+  assert.deepEqual((ready.processes as { expected: number; answered: number }).answered, 2);
+
+  const admin = mintToken(config, { kind: 'admin' }, 600);
+  const created = await request('POST', '/v1/internal/surveys', admin, sampleSurvey());
+  assert.equal(created.status, 201);
+  const survey = created.json as { id: string; questions: { id: string; options: { id: string }[] }[] };
+  assert.equal((await request('PUT', `/v1/internal/surveys/${survey.id}/publish`, admin)).status, 200);
+  const q = survey.questions[1]!;
+  const VOTES = 20;
+  const answers = await Promise.all(
+    Array.from({ length: VOTES }, (_, i) =>
+      request('POST', `/v1/surveys/${survey.id}/votes`, mintToken(config, { kind: 'voter', voterId: `cluster-${i}` }, 600), { answers: { [q.id]: [q.options[i % 2]!.id] } }),
+    ),
+  );
+  assert.deepEqual(answers.map((a) => a.status), Array(VOTES).fill(202));
+  assert.equal(await topicRecordCount(config), VOTES);
+
+  // Any worker's /metrics is the cluster's sum: every vote counted once, whichever process took it.
+  const metrics = await (await fetch(`${base}/metrics`)).text();
+  const accepted = /tally_votes_submitted_total\{outcome="accepted"[^}]*\} (\d+)/.exec(metrics);
+  assert.equal(Number(accepted?.[1]), VOTES, 'accepted votes summed over the cluster');
+});
+
+test('a worker that dies makes /readyz unready until it is replaced', async () => {
+  const [victim] = workerPids();
+  process.kill(victim!, 'SIGKILL');
+  const unready = await waitUntil(async () => {
+    const r = await request('GET', '/readyz', '');
+    return r.status === 503 ? r.json : undefined;
+  }, '/readyz to notice the missing worker');
+  assert.equal((unready.processes as { answered: number }).answered, 1);
+  await waitUntil(async () => (await request('GET', '/readyz', '')).status === 200, 'the replaced worker to be ready');
+  assert.equal(workerPids().length, 2);
+  assert.ok(!workerPids().includes(victim!));
+});
