@@ -41,6 +41,8 @@ export interface RoleClusterOptions {
   scheduling: 'rr' | 'none';
   /** Extra environment of the workers. */
   workerEnv?: Record<string, string>;
+  /** Extra node / V8 flags of the workers (after the primary's own). */
+  workerExecArgv?: string[];
 }
 
 export interface RunningCluster {
@@ -63,6 +65,7 @@ export async function startRoleCluster(options: RoleClusterOptions): Promise<Run
   const probes = new Map<number, { reports: ReadinessReport[]; expected: number; done: () => void }>();
 
   if (process.env.NODE_CLUSTER_SCHED_POLICY === undefined) cluster.schedulingPolicy = options.scheduling === 'rr' ? cluster.SCHED_RR : cluster.SCHED_NONE;
+  if (options.workerExecArgv?.length) cluster.setupPrimary({ execArgv: [...process.execArgv, ...options.workerExecArgv] });
 
   const live = (): Worker[] => Object.values(cluster.workers ?? {}).filter((w): w is Worker => w !== undefined && !w.isDead() && w.isConnected());
 

@@ -1,18 +1,17 @@
 // Bearer-token checks as onRequest hooks, so an unauthenticated request is refused before its body
-// is read. Tokens are verified with fast-jwt (the verifier under @fastify/jwt, used directly: no
-// plugin decorations, no token-hash cache), one verifier per signing secret (tokens.ts says why
-// there are two); trying the other kind's secret is what turns a valid token of the wrong kind into
-// 403 instead of 401.
+// is read. One verifier per signing secret (tokens.ts says why there are two, and why verification
+// is done there rather than through a JWT library); trying the other kind's secret is what turns a
+// valid token of the wrong kind into 403 instead of 401.
 //
 // Voter tokens are used again and again by one voter (answers API, retries, a session's pages), so
 // a verified one is remembered with its pseudonym (VerifiedVoters) and skips the signature check and
 // the pseudonym HMAC next time; its expiry is still checked on every request.
 import type { FastifyInstance, FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
-import { createVerifier } from 'fast-jwt';
 import type { TallyConfig } from '../config.js';
 import { TallyError } from '../errors.js';
-import { ADMIN_SCOPE, VOTE_SCOPE, type TokenClaims } from './tokens.js';
-import { voterPseudonym } from './voter-pseudonym.js';
+import { GenerationalMap } from './generational-map.js';
+import { ADMIN_SCOPE, tokenVerifier, VOTE_SCOPE, type TokenClaims } from './tokens.js';
+import { pseudonymizer } from './voter-pseudonym.js';
 
 export interface Voter {
   /** HMAC of the token subject: the only voter identity ingest passes on. */
@@ -47,26 +46,28 @@ function bearerToken(request: FastifyRequest): string {
   return match[1]!;
 }
 
-/** A bounded LRU of verified voter tokens → voter, each valid until its token's `exp`. */
+/** Verified voter tokens → voter, each valid until its token's `exp`; bounded, least recently used out first. */
 export class VerifiedVoters {
-  private readonly entries = new Map<string, { voter: Voter; expiresAtMs: number }>();
+  private readonly entries: GenerationalMap<string, { voter: Voter; expiresAtMs: number }>;
 
   constructor(
-    private readonly max: number = VERIFIED_VOTERS_MAX,
+    max: number = VERIFIED_VOTERS_MAX,
     private readonly now: () => number = Date.now,
-  ) {}
+  ) {
+    this.entries = new GenerationalMap(max);
+  }
 
   get(token: string): Voter | null {
     const entry = this.entries.get(token);
     if (entry === undefined) return null;
-    this.entries.delete(token);
-    if (entry.expiresAtMs <= this.now()) return null; // expired: verify again (and refuse)
-    this.entries.set(token, entry); // most recently used last
+    if (entry.expiresAtMs <= this.now()) {
+      this.entries.delete(token); // expired: verify again (and refuse)
+      return null;
+    }
     return entry.voter;
   }
 
   set(token: string, voter: Voter, expSeconds: number): void {
-    if (this.entries.size >= this.max) this.entries.delete(this.entries.keys().next().value!);
     this.entries.set(token, { voter, expiresAtMs: expSeconds * 1000 });
   }
 
@@ -76,22 +77,18 @@ export class VerifiedVoters {
 }
 
 export async function registerAuth(app: FastifyInstance, config: TallyConfig): Promise<AuthHooks> {
-  const options = { algorithms: ['HS256' as const], requiredClaims: ['sub', 'scope', 'exp'], cache: false };
-  const verifiers: Record<Kind, (token: string) => TokenClaims> = {
-    admin: createVerifier({ ...options, key: config.secrets.admin }),
-    voter: createVerifier({ ...options, key: config.secrets.voter }),
+  const verifiers: Record<Kind, (token: string) => TokenClaims | null> = {
+    admin: tokenVerifier(config.secrets.admin),
+    voter: tokenVerifier(config.secrets.voter),
   };
   const verified = new VerifiedVoters();
+  const pseudonym = pseudonymizer(config.secrets.voterHmac);
   app.decorateRequest('voter', null);
 
   /** The claims if `token` is a valid token of `kind`, else null. */
   const claimsAs = (kind: Kind, token: string): TokenClaims | null => {
-    try {
-      const claims = verifiers[kind](token);
-      return claims.scope === SCOPE[kind] && typeof claims.sub === 'string' && claims.sub.length > 0 ? claims : null;
-    } catch {
-      return null;
-    }
+    const claims = verifiers[kind](token);
+    return claims !== null && claims.scope === SCOPE[kind] && claims.sub.length > 0 ? claims : null;
   };
 
   const refuse = (other: Kind, token: string, needed: string): never => {
@@ -113,7 +110,7 @@ export async function registerAuth(app: FastifyInstance, config: TallyConfig): P
       }
       const claims = claimsAs('voter', token);
       if (claims === null) return refuse('admin', token, VOTE_SCOPE);
-      const voter = { pseudonym: voterPseudonym(config.secrets.voterHmac, claims.sub) };
+      const voter = { pseudonym: pseudonym(claims.sub) };
       verified.set(token, voter, claims.exp);
       request.voter = voter;
     },

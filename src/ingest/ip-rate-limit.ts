@@ -7,8 +7,9 @@
 // per-voter limit, which guards the vote path, is exact across processes (vote-claims.ts, Redis).
 import type { FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
 import { TallyError } from '../errors.js';
+import { GenerationalMap } from './generational-map.js';
 
-/** Addresses tracked at most; beyond it the longest-tracked is forgotten (it starts again with a full bucket). */
+/** Addresses tracked at most; beyond it the least recently seen are forgotten (they start again with a full bucket). */
 const MAX_ADDRESSES = 100_000;
 
 interface Bucket {
@@ -17,7 +18,7 @@ interface Bucket {
 }
 
 export class IpRateLimit {
-  private readonly buckets = new Map<string, Bucket>();
+  private readonly buckets = new GenerationalMap<string, Bucket>(MAX_ADDRESSES);
   private readonly perMs: number;
 
   constructor(
@@ -33,7 +34,6 @@ export class IpRateLimit {
     const now = this.now();
     let bucket = this.buckets.get(address);
     if (bucket === undefined) {
-      if (this.buckets.size >= MAX_ADDRESSES) this.buckets.delete(this.buckets.keys().next().value!);
       bucket = { tokens: this.max, at: now };
       this.buckets.set(address, bucket);
     } else {

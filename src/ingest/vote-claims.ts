@@ -308,7 +308,7 @@ export class VoteClaims {
       ...(hasIdem ? [claim.idempotencyKey!] : []),
       claim.voteId,
       ONE_VOTE_KEY_TTL_SECONDS,
-      body,
+      hasIdem ? body : '', // stored only for replays
       hasIdem ? '1' : '0',
       IDEMPOTENT_RESULT_TTL_SECONDS,
     );

@@ -232,7 +232,7 @@ export class VoteProducer {
         await producer.connect();
         if (this.closing) {
           await producer.disconnect();
-          return;
+          break;
         }
         this.partitionMetadata = metadata.topics[0]!.partitions;
         this.keys.clear();
@@ -246,6 +246,9 @@ export class VoteProducer {
         backoff = Math.min(backoff * 2, RECONNECT_BACKOFF_MS.max);
       }
     }
+    // Closed while connecting: close() already disconnected the admin, but a call of this loop may
+    // have connected it again since; it must not keep the process alive.
+    await this.admin.disconnect().catch(() => undefined);
   }
 }
 

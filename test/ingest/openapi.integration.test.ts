@@ -30,14 +30,20 @@ interface OpenApi {
   components: { securitySchemes: Record<string, unknown>; schemas: Record<string, unknown> };
 }
 
-/** method + path of every route the app serves, from Fastify's own route table (HEAD is implied by GET). */
+/**
+ * method + path of every route the app serves, from Fastify's own route table (HEAD is implied by
+ * GET). printRoutes draws a tree: each level is indented 4 more and continues its parent's path.
+ */
 function registeredRoutes(): Set<string> {
   const routes = new Set<string>();
+  const prefixes: string[] = [];
   for (const line of h.app.printRoutes({ commonPrefix: false }).split('\n')) {
-    const match = /(\/\S*) \(([A-Z, ]+)\)/.exec(line);
+    const match = /^([^/]*)(\/\S*)(?: \(([A-Z, ]+)\))?$/.exec(line);
     if (match === null) continue;
-    const path = match[1]!.replace(/:(\w+)/g, '{$1}');
-    for (const method of match[2]!.split(', ')) if (method !== 'HEAD') routes.add(`${method} ${path}`);
+    const depth = (match[1]!.length - 4) / 4;
+    const path = (depth > 0 ? prefixes[depth - 1]! : '') + match[2]!;
+    prefixes[depth] = path;
+    for (const method of match[3]?.split(', ') ?? []) if (method !== 'HEAD') routes.add(`${method} ${path.replace(/:(\w+)/g, '{$1}')}`);
   }
   return routes;
 }

@@ -3,6 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { VerifiedVoters } from '../../src/ingest/auth.js';
+import { pseudonymizer, voterPseudonym } from '../../src/ingest/voter-pseudonym.js';
 
 test('a cached token is valid exactly until its exp', () => {
   let now = 1_700_000_000_000;
@@ -17,14 +18,20 @@ test('a cached token is valid exactly until its exp', () => {
   assert.equal(cache.get('token-1'), null, 'and forgotten');
 });
 
-test('bounded: the least recently used token is dropped first', () => {
-  const cache = new VerifiedVoters(2, () => 0);
-  cache.set('a', { pseudonym: 'a' }, 100);
-  cache.set('b', { pseudonym: 'b' }, 100);
-  assert.ok(cache.get('a'));
-  cache.set('c', { pseudonym: 'c' }, 100);
-  assert.equal(cache.size, 2);
+test('bounded: tokens used recently stay, the least recently used go first', () => {
+  const cache = new VerifiedVoters(4, () => 0);
+  for (const token of ['a', 'b', 'c', 'd']) cache.set(token, { pseudonym: token }, 100);
+  assert.ok(cache.get('a'), 'a used again');
+  cache.set('e', { pseudonym: 'e' }, 100);
+  cache.set('f', { pseudonym: 'f' }, 100);
+  assert.ok(cache.size <= 4);
   assert.equal(cache.get('b'), null);
-  assert.ok(cache.get('a'));
-  assert.ok(cache.get('c'));
+  assert.equal(cache.get('c'), null);
+  for (const token of ['a', 'e', 'f']) assert.ok(cache.get(token), token);
+});
+
+test('the pseudonym of a cached voter is the HMAC of the token subject', () => {
+  const id = pseudonymizer('a-secret-of-sixteen-chars');
+  assert.equal(id('alice'), voterPseudonym('a-secret-of-sixteen-chars', 'alice'));
+  assert.match(id('alice'), /^[0-9a-f]{64}$/);
 });

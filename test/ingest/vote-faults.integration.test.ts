@@ -31,9 +31,9 @@ after(async () => {
   await proxy.close();
 });
 
-/** The one-vote keys of a survey in Redis (any key layout), with their values and TTLs. */
+/** The one-vote keys of a survey in Redis (this layout and the one before issue 11), with their values and TTLs. */
 async function claims(surveyId: string): Promise<{ key: string; value: string | null; ttl: number }[]> {
-  const keys = await h.deps.redis.keys(`tally:voted:*${surveyId}*`);
+  const keys = [...(await h.deps.redis.keys(`tally:voted:{*}:${surveyId}:*`)), ...(await h.deps.redis.keys(`tally:voted:{${surveyId}:*}:*`))];
   return Promise.all(keys.map(async (key) => ({ key, value: await h.deps.redis.get(key), ttl: await h.deps.redis.ttl(key) })));
 }
 
@@ -88,16 +88,21 @@ test('a vote never sent (its batch failed before it) is released at once: the vo
   gate.hold();
   gate.fail('after-send');
   const sendsBefore = gate.sends;
-  const inFlight = vote(h, survey.id, 'first-in-batch', ballot(survey, 0));
-  await gate.reached(sendsBefore + 1);
-  // Queued behind the held send: never handed to Kafka, because that send fails and the producer is replaced.
-  const queued = vote(h, survey.id, 'queued-voter', ballot(survey, 0));
-  await waitUntil(async () => (await claims(survey.id)).length === 2, 'the queued vote to claim its question');
-  gate.open();
+  let inFlight;
+  let queued;
+  try {
+    inFlight = vote(h, survey.id, 'first-in-batch', ballot(survey, 0));
+    await gate.reached(sendsBefore + 1);
+    // Queued behind the held send: never handed to Kafka, because that send fails and the producer is replaced.
+    queued = vote(h, survey.id, 'queued-voter', ballot(survey, 0));
+    await waitUntil(async () => (await claims(survey.id)).length === 2, 'the queued vote to claim its question');
+  } finally {
+    gate.open();
+  }
   const [unknown, refused] = await Promise.all([inFlight, queued]);
-  assert.equal(unknown.json().code, 'TALLY_ERR_VOTE_OUTCOME_UNKNOWN', unknown.body);
-  assert.equal(refused.statusCode, 503, refused.body);
-  assert.equal(refused.json().code, 'TALLY_ERR_UNAVAILABLE');
+  assert.equal(unknown!.json().code, 'TALLY_ERR_VOTE_OUTCOME_UNKNOWN', unknown!.body);
+  assert.equal(refused!.statusCode, 503, refused!.body);
+  assert.equal(refused!.json().code, 'TALLY_ERR_UNAVAILABLE');
   const left = await claims(survey.id);
   assert.equal(left.length, 1, `only the vote that may be in Kafka keeps a claim: ${JSON.stringify(left)}`);
   const retry = await waitUntil(async () => {
