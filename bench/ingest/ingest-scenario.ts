@@ -81,6 +81,15 @@ interface PhaseSpec {
   accepted?: Set<string>;
 }
 
+/** CPU-seconds of the server's process tree; a read that found no process (a /proc race) is retried. */
+function serverCpuOf(pid: number): number {
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const usage = processTreeUsage(pid);
+    if (usage.processes > 0) return usage.cpuSeconds;
+  }
+  return Number.NaN; // shows as NaN in the report rather than as a wrong figure
+}
+
 async function runPhase(context: RunContext, options: IngestOptions, spec: PhaseSpec): Promise<Phase> {
   const loadAverage = loadavg().map((l) => Math.round(l * 100) / 100);
   context.progress(`${spec.name}: ${options.warmup} s warm-up, ${options.duration} s measured, ${options.concurrency} connections, ${spec.rate > 0 ? `${spec.rate} requests/s` : 'closed loop'} (load average ${loadAverage.join(' ')})`);
@@ -103,8 +112,8 @@ async function runPhase(context: RunContext, options: IngestOptions, spec: Phase
       }
       return null;
     },
-    onMeasureStart: () => (serverAtStart = processTreeUsage(spec.serverPid).cpuSeconds),
-    onMeasureEnd: () => (serverAtEnd = processTreeUsage(spec.serverPid).cpuSeconds),
+    onMeasureStart: () => (serverAtStart = serverCpuOf(spec.serverPid)),
+    onMeasureEnd: () => (serverAtEnd = serverCpuOf(spec.serverPid)),
     onSecond: (line) => {
       if (printed++ % 5 === 4) context.progress(`${spec.name}: ${line}`);
     },
