@@ -9,11 +9,10 @@ import http from 'node:http';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { mintToken } from '../../src/ingest/tokens.js';
-import { createKafka } from '../../src/kafka.js';
-import { createLogger } from '../../src/logger.js';
 import { testConfig } from '../support/test-config.js';
+import { deleteTestTopics } from '../support/test-topics.js';
+import { waitFor } from '../support/wait.js';
 import { sampleSurvey, topicRecordCount } from './support/ingest-harness.js';
-import { waitUntil } from './support/wait-until.js';
 
 const CLI = fileURLToPath(new URL('../../src/cli.js', import.meta.url));
 const config = testConfig('ingest-cluster', { TALLY_INGEST_PROCESSES: '2' });
@@ -64,7 +63,10 @@ before(async () => {
     pending = lines.pop()!;
     for (const line of lines) if (line.startsWith('{')) logLines.push(JSON.parse(line) as Record<string, unknown>);
   });
-  const listening = await waitUntil(() => logLines.find((line) => line.msg === 'ingest cluster listening'), 'the cluster to listen');
+  const listening = await waitFor(() => {
+    if (primary.exitCode !== null) throw new Error(`tally ingest exited with ${primary.exitCode}`);
+    return logLines.find((line) => line.msg === 'ingest cluster listening');
+  }, { timeoutMs: 60_000, what: 'the cluster to log "ingest cluster listening"' });
   base = `http://127.0.0.1:${listening.port as number}`;
 });
 
@@ -73,18 +75,16 @@ after(async () => {
     primary.kill('SIGTERM');
     await new Promise((resolve) => primary.once('exit', resolve));
   }
-  const admin = createKafka(config, 'test-cleanup', createLogger('test', config)).admin();
-  await admin.connect();
-  await admin.deleteTopics({ topics: [config.kafka.votesTopic, config.kafka.dlqTopic] }).catch(() => undefined);
-  await admin.disconnect();
+  await deleteTestTopics(config);
 });
 
 test('two processes share the port; votes, /metrics and /readyz answer for the whole cluster', async () => {
   assert.equal(workerPids().length, 2);
-  const ready = await waitUntil(async () => {
+  const ready = await waitFor(async (seen) => {
     const r = await request('GET', '/readyz', '');
+    seen(r);
     return r.status === 200 ? r.json : undefined;
-  }, 'the cluster to be ready');
+  }, { timeoutMs: 60_000, what: 'the cluster\'s /readyz to answer 200' });
   assert.deepEqual((ready.processes as { expected: number; answered: number }).answered, 2);
 
   const admin = mintToken(config, { kind: 'admin' }, 600);
@@ -111,12 +111,17 @@ test('two processes share the port; votes, /metrics and /readyz answer for the w
 test('a worker that dies makes /readyz unready until it is replaced', async () => {
   const [victim] = workerPids();
   process.kill(victim!, 'SIGKILL');
-  const unready = await waitUntil(async () => {
+  const unready = await waitFor(async (seen) => {
     const r = await request('GET', '/readyz', '');
+    seen(r);
     return r.status === 503 ? r.json : undefined;
-  }, '/readyz to notice the missing worker');
+  }, { timeoutMs: 30_000, what: '/readyz to notice the missing worker', intervalMs: 10 });
   assert.equal((unready.processes as { answered: number }).answered, 1);
-  await waitUntil(async () => (await request('GET', '/readyz', '')).status === 200, 'the replaced worker to be ready');
+  await waitFor(async (seen) => {
+    const r = await request('GET', '/readyz', '');
+    seen(r);
+    return r.status === 200;
+  }, { timeoutMs: 60_000, what: 'the replaced worker to be ready (/readyz 200)' });
   assert.equal(workerPids().length, 2);
   assert.ok(!workerPids().includes(victim!));
 });

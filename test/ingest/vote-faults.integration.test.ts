@@ -8,21 +8,20 @@ import assert from 'node:assert/strict';
 import { loadConfig } from '../../src/config.js';
 import { createKafka } from '../../src/kafka.js';
 import { createLogger } from '../../src/logger.js';
-import { FaultProxy } from '../support/fault-proxy.js';
+import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy.js';
 import { gatedKafka, SendGate } from './support/gated-kafka.js';
-import { waitUntil } from './support/wait-until.js';
+import { waitFor } from '../support/wait.js';
 import { consumeVotes, createSurvey, startHarness, topicRecordCount, vote, type CreatedSurvey, type Harness } from './support/ingest-harness.js';
 
 const gate = new SendGate();
-let proxy: FaultProxy;
+let proxy: TcpProxy;
 let h: Harness;
 
 before(async () => {
   const redisUrl = new URL(loadConfig({ ...process.env }).redisUrl);
-  proxy = new FaultProxy(redisUrl.hostname, Number(redisUrl.port || 6379));
-  const port = await proxy.listen();
+  proxy = await startTcpProxy({ host: redisUrl.hostname, port: Number(redisUrl.port || 6379) });
   const kafka = gatedKafka(createKafka(loadConfig({ ...process.env }), 'ingest', createLogger('test', { logLevel: 'warn' })), gate);
-  h = await startHarness('ingest-faults', { env: { TALLY_REDIS_URL: `redis://127.0.0.1:${port}` }, kafka });
+  h = await startHarness('ingest-faults', { env: { TALLY_REDIS_URL: `redis://127.0.0.1:${proxy.port}` }, kafka });
 });
 
 after(async () => {
@@ -95,7 +94,11 @@ test('a vote never sent (its batch failed before it) is released at once: the vo
     await gate.reached(sendsBefore + 1);
     // Queued behind the held send: never handed to Kafka, because that send fails and the producer is replaced.
     queued = vote(h, survey.id, 'queued-voter', ballot(survey, 0));
-    await waitUntil(async () => (await claims(survey.id)).length === 2, 'the queued vote to claim its question');
+    await waitFor(async (seen) => {
+      const claimed = await claims(survey.id);
+      seen(claimed);
+      return claimed.length === 2;
+    }, { timeoutMs: 30_000, what: 'the queued vote to claim its question' });
   } finally {
     gate.open();
   }
@@ -105,10 +108,11 @@ test('a vote never sent (its batch failed before it) is released at once: the vo
   assert.equal(refused!.json().code, 'TALLY_ERR_UNAVAILABLE');
   const left = await claims(survey.id);
   assert.equal(left.length, 1, `only the vote that may be in Kafka keeps a claim: ${JSON.stringify(left)}`);
-  const retry = await waitUntil(async () => {
+  const retry = await waitFor(async (seen) => {
     const answer = await vote(h, survey.id, 'queued-voter', ballot(survey, 1));
+    seen(answer.body);
     return answer.statusCode === 503 && answer.json().code === 'TALLY_ERR_UNAVAILABLE' ? undefined : answer; // producer reconnecting
-  }, 'the producer to reconnect');
+  }, { timeoutMs: 30_000, what: 'the producer to reconnect' });
   assert.equal(retry.statusCode, 202, retry.body);
 });
 
@@ -124,10 +128,11 @@ test('after an ambiguous Kafka failure: 503 OUTCOME_UNKNOWN with the voteId; ano
   assert.match(voteId, /^[0-9a-f-]{36}$/);
 
   // A different ballot would be a duplicate of the record already in Kafka: never 202.
-  const other = await waitUntil(async () => {
+  const other = await waitFor(async (seen) => {
     const answer = await vote(h, survey.id, 'ambiguous', ballot(survey, 1));
+    seen(answer.body);
     return answer.json().code === 'TALLY_ERR_UNAVAILABLE' ? undefined : answer;
-  }, 'the producer to reconnect');
+  }, { timeoutMs: 30_000, what: 'the producer to reconnect' });
   assert.equal(other.statusCode, 409, other.body);
   assert.equal(other.json().code, 'TALLY_ERR_VOTE_UNSETTLED');
   assert.equal(other.json().voteId, voteId);
@@ -148,10 +153,11 @@ test('an ambiguous failure whose record was not written: the same ballot settles
   gate.fail('before-send');
   const unknown = await vote(h, survey.id, 'not-written', ballot(survey, 1), { 'idempotency-key': 'nw-1' });
   assert.equal(unknown.json().code, 'TALLY_ERR_VOTE_OUTCOME_UNKNOWN', unknown.body);
-  const settled = await waitUntil(async () => {
+  const settled = await waitFor(async (seen) => {
     const answer = await vote(h, survey.id, 'not-written', ballot(survey, 1), { 'idempotency-key': 'nw-1' });
+    seen(answer.body);
     return answer.json().code === 'TALLY_ERR_UNAVAILABLE' ? undefined : answer;
-  }, 'the producer to reconnect');
+  }, { timeoutMs: 30_000, what: 'the producer to reconnect' });
   assert.equal(settled.statusCode, 202, settled.body);
   assert.equal(settled.json().voteId, unknown.json().voteId);
   const replay = await vote(h, survey.id, 'not-written', ballot(survey, 1), { 'idempotency-key': 'nw-1' });

@@ -1,5 +1,5 @@
 // The test TCP proxy against a local echo server (no service): forwards, holds bytes while frozen
-// and delivers them on restore, and refuses connections once cut.
+// and delivers them on restore, refuses connections once cut, and loses one reply on demand.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
@@ -79,4 +79,21 @@ test('cut closes open connections and refuses new ones until restored', async ()
   again.write('back');
   await back;
   again.destroy();
+});
+
+test('loseReplyAfter drops the answer to the marked request and cuts that connection; others are untouched', async () => {
+  const bystander = await connected();
+  const socket = await connected();
+  const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+  socket.on('error', () => undefined);
+  let got = '';
+  socket.on('data', (chunk) => (got += chunk.toString()));
+  const dropped = proxy.loseReplyAfter('MARK');
+  socket.write('with MARK inside');
+  await within(Promise.all([dropped, closed]), { timeoutMs: 5000, what: 'the reply to be dropped and the connection cut' });
+  assert.equal(got, '', 'the echo never reached the client');
+  const back = received(bystander, 'still here');
+  bystander.write('still here');
+  await back;
+  bystander.destroy();
 });

@@ -5,6 +5,10 @@
 //             server looks like; requests time out
 //   cut()     every connection is closed and new ones are refused: a stopped server
 //   restore() forwarding resumes (bytes held by freeze() are delivered)
+//   loseReplyAfter(marker)
+//             the next time a client sends bytes containing `marker`, the service's answer on that
+//             connection is dropped and the connection cut: the service acted, its reply was lost
+//             (the client reconnects and, like ioredis, may re-send what was not answered)
 import net from 'node:net';
 
 export type ProxyState = 'forwarding' | 'frozen' | 'cut';
@@ -18,17 +22,21 @@ export interface TcpProxy {
   freeze(): void;
   cut(): void;
   restore(): void;
+  /** Arms the lost-reply fault (one shot); resolves once a reply was dropped. */
+  loseReplyAfter(marker: string): Promise<void>;
   close(): Promise<void>;
 }
 
 export async function startTcpProxy(target: { host: string; port: number }): Promise<TcpProxy> {
   let state: ProxyState = 'forwarding';
   let connections = 0;
+  let lostReply: { marker: Buffer; dropped: () => void } | null = null;
   const pairs = new Set<{ client: net.Socket; upstream: net.Socket }>();
 
-  /** Forwards `from` → `to` with back-pressure, never while frozen. */
-  const forward = (from: net.Socket, to: net.Socket) => {
-    from.on('data', (chunk) => {
+  /** Forwards `from` → `to` with back-pressure, never while frozen; `onChunk` may take a chunk over. */
+  const forward = (from: net.Socket, to: net.Socket, onChunk?: (chunk: Buffer) => boolean) => {
+    from.on('data', (chunk: Buffer) => {
+      if (onChunk?.(chunk)) return;
       if (!to.write(chunk)) from.pause();
     });
     to.on('drain', () => {
@@ -49,8 +57,22 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
     const pair = { client, upstream };
     pairs.add(pair);
     client.on('close', () => pairs.delete(pair));
-    forward(client, upstream);
-    forward(upstream, client);
+    // The lost-reply fault: armed by a request chunk holding the marker, fired by the next answer.
+    let dropNextReply: (() => void) | null = null;
+    forward(client, upstream, (chunk) => {
+      if (lostReply !== null && chunk.includes(lostReply.marker)) {
+        dropNextReply = lostReply.dropped;
+        lostReply = null;
+      }
+      return false;
+    });
+    forward(upstream, client, () => {
+      if (dropNextReply === null) return false;
+      client.destroy();
+      upstream.destroy();
+      dropNextReply();
+      return true;
+    });
     if (state === 'frozen') {
       client.pause();
       upstream.pause();
@@ -94,6 +116,9 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
         client.resume();
         upstream.resume();
       }
+    },
+    loseReplyAfter(marker: string) {
+      return new Promise<void>((dropped) => (lostReply = { marker: Buffer.from(marker), dropped }));
     },
     async close() {
       destroyAll();
