@@ -7,14 +7,33 @@ const { Kafka: KafkaClient, logLevel: KafkaLogLevel } = kafkajs;
 export const { Partitioners } = kafkajs;
 
 /** kafkajs logs routed into pino, so every line is JSON with the role. */
+/**
+ * kafkajs repeats some configuration warnings for every producer it creates (the partitioner
+ * notice, "Limiting retries for the idempotent producer": tally limits them on purpose and says so
+ * where it does). A process that creates producers in a loop would log them thousands of times, so
+ * each such warning is logged once per process at warn, later copies at debug.
+ */
+const REPEATED_KAFKA_WARNINGS = [/^KafkaJS v2\.0\.0 switched default partitioner/, /^Limiting retries for the idempotent producer/];
+const warnedOnce = new Set<string>();
+
 function kafkaLogCreator(logger: Logger) {
   return () =>
     ({ level, log }: { level: number; log: { message: string } & Record<string, unknown> }) => {
       const { message, ...rest } = log;
       if (level <= KafkaLogLevel.ERROR) logger.error({ kafka: rest }, message);
-      else if (level === KafkaLogLevel.WARN) logger.warn({ kafka: rest }, message);
+      else if (level === KafkaLogLevel.WARN && !isRepeatedWarning(message)) logger.warn({ kafka: rest }, message);
       else logger.debug({ kafka: rest }, message);
     };
+}
+
+function isRepeatedWarning(message: string): boolean {
+  const pattern = REPEATED_KAFKA_WARNINGS.find((candidate) => candidate.test(message));
+  if (!pattern) return false;
+  if (!warnedOnce.has(pattern.source)) {
+    warnedOnce.add(pattern.source);
+    return false;
+  }
+  return true;
 }
 
 export function createKafka(config: TallyConfig, clientId: string, logger: Logger): Kafka {
