@@ -61,6 +61,7 @@ const envSchema = z.object({
   TALLY_DATA_DIR: z.string().min(1).default('.data'),
   TALLY_WORKER_THREADS: positiveInt.default(2),
   TALLY_CHECKPOINT_EVERY: positiveInt.default(10_000),
+  TALLY_PARTIALS_CHECK_MS: positiveInt.default(5000),
 
   TALLY_WINDOW_MS: positiveInt.default(1000),
   TALLY_SSE_MAX_CONNECTIONS: positiveInt.default(18_000),
@@ -90,7 +91,13 @@ export interface TallyConfig {
   redisUrl: string;
   ports: { ingest: number; broadcast: number; aggregate: number };
   ingest: { processes: number };
-  aggregate: { dataDir: string; workerThreads: number; checkpointEvery: number };
+  aggregate: {
+    dataDir: string;
+    workerThreads: number;
+    checkpointEvery: number;
+    /** How often each owned partition compares its Redis status with its store (and republishes). */
+    partialsCheckMs: number;
+  };
   broadcast: {
     windowMs: number;
     maxConnections: number;
@@ -145,6 +152,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): TallyConfig
       dataDir: env.TALLY_DATA_DIR,
       workerThreads: env.TALLY_WORKER_THREADS,
       checkpointEvery: env.TALLY_CHECKPOINT_EVERY,
+      partialsCheckMs: env.TALLY_PARTIALS_CHECK_MS,
     },
     broadcast: {
       windowMs: env.TALLY_WINDOW_MS,

@@ -8,6 +8,8 @@ export interface AggregateMetrics {
   writeDuration: Histogram;
   batchRecords: Histogram;
   checkpoints: Counter;
+  partialsBehind: Gauge<'topic' | 'partition'>;
+  partialsRepairs: Counter<'topic' | 'partition'>;
 }
 
 export function createAggregateMetrics(registry: Registry): AggregateMetrics {
@@ -46,5 +48,17 @@ export function createAggregateMetrics(registry: Registry): AggregateMetrics {
       registers,
     }),
     checkpoints: new Counter({ name: 'tally_checkpoints_total', help: 'Checkpoint rows inserted into audit_checkpoints', registers }),
+    partialsBehind: new Gauge({
+      name: 'tally_partials_behind_records',
+      help: 'Records of an owned partition durable in RocksDB whose Redis partials are not known to be published (0 normally; > 0 while Redis is unreachable)',
+      labelNames: ['topic', 'partition'],
+      registers,
+    }),
+    partialsRepairs: new Counter({
+      name: 'tally_partials_repairs_total',
+      help: 'Times the Redis partials of a partition were found missing or behind its store (Redis restarted or flushed, a publish lost) and republished',
+      labelNames: ['topic', 'partition'],
+      registers,
+    }),
   };
 }

@@ -75,6 +75,11 @@ export async function start(config: TallyConfig): Promise<RunningAggregator> {
     eachBatch: (payload) => owned.handleBatch(payload),
   });
   lag.start();
+  let refreshing: Promise<unknown> | undefined;
+  const partialsCheck = setInterval(() => {
+    refreshing ??= owned.refreshPartials().finally(() => (refreshing = undefined));
+  }, config.aggregate.partialsCheckMs);
+  partialsCheck.unref();
 
   const server = createRoleServer({
     logger,
@@ -97,6 +102,8 @@ export async function start(config: TallyConfig): Promise<RunningAggregator> {
       (closing ??= (async () => {
         logger.info('stopping: finishing in-flight batches');
         await lag.stop();
+        clearInterval(partialsCheck);
+        await refreshing;
         await consumer.stop();
         await owned.shutdown();
         await consumer.disconnect();

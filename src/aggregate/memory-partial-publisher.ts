@@ -30,6 +30,16 @@ export class MemoryPartialPublisher implements PartialPublisher {
     this.statuses.set(partition, { instance: this.instance, nextOffset, writtenAt });
   }
 
+  async status(partition: number): Promise<PartitionStatus | null> {
+    return this.statuses.get(partition) ?? null;
+  }
+
+  /** Forgets everything, as a Redis restart without persistence (or FLUSHDB) does. */
+  clear(): void {
+    this.partials.clear();
+    this.statuses.clear();
+  }
+
   partial(surveyId: string, partition: number): SurveyPartial | undefined {
     return this.partials.get(surveyId)?.get(partition);
   }

@@ -23,7 +23,7 @@ import { produceToDlq } from './dlq-producer.js';
 import { packBatch } from './packed-batch.js';
 import { PartitionFailure, PartitionLifecycle } from './partition-lifecycle.js';
 import type { WorkerSlots } from './worker-slots.js';
-import type { BatchResult, CheckpointResult, CheckpointRow, OpenResult, WrittenResult } from './worker-messages.js';
+import type { BatchResult, CheckpointResult, CheckpointRow, OpenResult, RefreshResult, WrittenResult } from './worker-messages.js';
 
 const PROGRESS_LOG_MS = 5000;
 const MAX_QUEUED_BATCHES = 2;
@@ -36,6 +36,8 @@ class OwnedPartition {
   queued = 0;
   retryAt = 0;
   lastProgressLog = 0;
+  /** A refresh-partials step is queued on the chain (never more than one). */
+  refreshQueued = false;
   private tail: Promise<unknown> = Promise.resolve();
 
   constructor(readonly partition: number) {
@@ -153,6 +155,40 @@ export class OwnedPartitions {
     return failure;
   }
 
+  /**
+   * Every owned, counting partition compares its Redis status with its store and republishes its
+   * partials if they are missing or behind (Redis restarted without persistence, FLUSHDB, a
+   * publish lost). Runs on each partition's chain, between batches.
+   */
+  refreshPartials(): Promise<unknown> {
+    const steps: Promise<unknown>[] = [];
+    for (const owned of this.owned.values()) {
+      if (owned.refreshQueued) continue;
+      owned.refreshQueued = true;
+      const step = owned.enqueue(async () => {
+        owned.refreshQueued = false;
+        const { state } = owned.lifecycle;
+        if (state !== 'applying' && state !== 'replaying') return;
+        const result = await this.deps.slots.run<RefreshResult>({ kind: 'refresh-partials', partition: owned.partition });
+        this.setPartialsBehind(owned, result.partialsBehind);
+        if (result.foundBehind > 0) {
+          this.deps.metrics.partialsRepairs.inc(this.labels(owned));
+          this.deps.logger.warn({ partition: owned.partition, nextOffset: result.nextOffset, behind: result.foundBehind }, 'Redis partials were missing or behind the store: republished every survey of the partition');
+        }
+      });
+      steps.push(step.catch((error: unknown) => this.deps.logger.warn({ partition: owned.partition, err: error }, 'partials refresh failed (Redis unreachable?); retried at the next check')));
+    }
+    return Promise.all(steps);
+  }
+
+  private labels(owned: OwnedPartition): { topic: string; partition: string } {
+    return { topic: this.topic, partition: String(owned.partition) };
+  }
+
+  private setPartialsBehind(owned: OwnedPartition, behind: number): void {
+    this.deps.metrics.partialsBehind.set(this.labels(owned), behind);
+  }
+
   /** Graceful shutdown: after the consumer stopped, checkpoint and release every partition. */
   async shutdown(): Promise<void> {
     await Promise.all([...this.owned.keys()].map((partition) => this.release(partition, true)));
@@ -161,6 +197,7 @@ export class OwnedPartitions {
   private async afterWrite(owned: OwnedPartition, result: WrittenResult, payload: EachBatchPayload, records: number, started: number): Promise<void> {
     const { metrics, consumer, logger } = this.deps;
     owned.nextOffset = Number(result.nextOffset);
+    this.setPartialsBehind(owned, result.partialsBehind);
     const { outcomes } = result;
     if (outcomes.accepted) metrics.votes.inc({ outcome: 'accepted' }, outcomes.accepted);
     if (outcomes.duplicate) metrics.votes.inc({ outcome: 'duplicate' }, outcomes.duplicate);
@@ -213,6 +250,7 @@ export class OwnedPartitions {
     const { partition } = owned;
     const opened = await this.deps.slots.run<OpenResult>({ kind: 'open', partition, reload });
     owned.nextOffset = Number(opened.nextOffset);
+    this.setPartialsBehind(owned, opened.partialsBehind);
     owned.lifecycle.opened(opened.fresh);
     this.deps.logger.info(
       { partition, nextOffset: opened.nextOffset, reload },
@@ -241,6 +279,7 @@ export class OwnedPartitions {
         await this.deps.slots.run({ kind: 'close', partition });
         this.deps.slots.release(partition);
         this.deps.metrics.lag.remove({ topic: this.topic, partition: String(partition) });
+        this.deps.metrics.partialsBehind.remove(this.labels(owned));
         this.deps.logger.info({ partition, nextOffset: owned.nextOffset }, 'partition released');
       }
     });

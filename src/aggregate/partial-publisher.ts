@@ -20,5 +20,11 @@ export interface PartialPublisher {
    * `nextOffset`; also records the partition's status (owner, offset, write time).
    */
   publish(partition: number, nextOffset: string, writtenAt: number, partials: ReadonlyArray<readonly [string, string]>): Promise<void>;
+  /**
+   * The partition's status as the publisher's target holds it now, or null when it has none (never
+   * published, or lost: a Redis restart without persistence, FLUSHDB). The processor compares it
+   * with its store to find partials that are missing or behind (partition-processor.ts).
+   */
+  status(partition: number): Promise<PartitionStatus | null>;
   close(): Promise<void>;
 }

@@ -14,6 +14,11 @@
 //                 so the DLQ entries exist before the write that moves past them
 //   commitHeld()  the synced write, then the partials of the changed surveys (publishPartials)
 //
+// Partials are republished whole (every survey of the partition) when the partition is opened and
+// whenever the publisher's status is missing or behind the store (refreshPartials, run by the main
+// thread every TALLY_PARTIALS_CHECK_MS): a durable write whose publish was lost (kill -9 between the
+// two, a Redis error) or a Redis that lost its data must never leave a partial stale.
+//
 // If any step fails, memory may be ahead of the store: the worker closes this processor and the
 // partition is reopened from the store (partition-lifecycle.ts). Memory is never trusted beyond
 // the last durable write.
@@ -43,11 +48,18 @@ export interface ProcessorContext {
 interface HeldWrite {
   batch: StoreWriteBatch;
   touched: Set<string>;
-  result: Omit<WrittenResult, 'writeSeconds'>;
+  /** Every partial was published at the position before this batch. */
+  partialsCurrent: boolean;
+  result: Omit<WrittenResult, 'writeSeconds' | 'partialsBehind'>;
 }
 
 export class PartitionProcessor {
   private held: HeldWrite | null = null;
+  /**
+   * Every survey's partial is known to be published at least at this offset. Below the store's
+   * nextOffset means some partial may be stale (its publish failed, or Redis lost it).
+   */
+  private publishedThrough = 0;
 
   private constructor(
     readonly store: PartitionStore,
@@ -56,13 +68,50 @@ export class PartitionProcessor {
   ) {}
 
   /** Loads the partition's state from `store` (which the processor then owns and closes). */
+  /**
+   * Then republishes every survey's partial at the stored position: the publish of the last write
+   * before a crash may have been lost. A publish failure does not fail the open (the state is
+   * right); `partialsBehind` says so and refreshPartials tries again.
+   */
   static async open(store: PartitionStore, context: ProcessorContext): Promise<PartitionProcessor> {
+    let processor: PartitionProcessor;
     try {
-      return new PartitionProcessor(store, await PartitionState.load(store), context);
+      processor = new PartitionProcessor(store, await PartitionState.load(store), context);
     } catch (error) {
       await store.close().catch(() => undefined);
       throw error;
     }
+    await processor.republishAll().catch(() => undefined);
+    return processor;
+  }
+
+  /** Records below the stored position whose partials are not known to be published (0: all current). */
+  get partialsBehind(): number {
+    return this.state.nextOffset - this.publishedThrough;
+  }
+
+  /**
+   * Compares the publisher's status of this partition with the store; when it is missing or behind
+   * (or an earlier publish failed), republishes every survey. Returns how many records the partials
+   * were behind before the repair; throws if the publisher cannot be reached.
+   */
+  async refreshPartials(): Promise<number> {
+    if (this.held) throw new Error(`partition ${this.context.partition}: a held write must be committed first`);
+    const status = await this.context.publisher.status(this.context.partition);
+    const published = status === null ? 0 : Math.min(Number(status.nextOffset), this.publishedThrough);
+    const behind = this.state.nextOffset - published;
+    if (behind > 0) {
+      this.publishedThrough = published;
+      await this.republishAll();
+    }
+    return behind;
+  }
+
+  /** Every survey's partial at the current (durable) position. */
+  private async republishAll(): Promise<void> {
+    if (this.state.nextOffset === 0) return;
+    await this.publishPartials(this.state.surveys.keys(), Date.now());
+    this.publishedThrough = this.state.nextOffset;
   }
 
   get nextOffset(): number {
@@ -111,6 +160,7 @@ export class PartitionProcessor {
     }
     await state.ledger.load(this.store);
 
+    const partialsCurrent = this.publishedThrough === state.nextOffset;
     // count (from here on memory is ahead of the store until the write lands)
     let accepted = 0;
     for (let i = 0; i < votes.length; i++) if (applyVote(state, votes[i]!) === 'accepted') accepted++;
@@ -133,6 +183,7 @@ export class PartitionProcessor {
     this.held = {
       batch: write,
       touched,
+      partialsCurrent,
       result: { kind: 'written', nextOffset: String(state.nextOffset), outcomes, records: records.rows - first, checkpoint },
     };
     if (dlq.length > 0) return { kind: 'needs-dlq', dlq };
@@ -148,8 +199,12 @@ export class PartitionProcessor {
     await held.batch.write(true);
     const writeSeconds = (performance.now() - started) / 1000;
     if (held.result.checkpoint) this.state.pendingCheckpoints.set(held.result.checkpoint.lastOffset, held.result.checkpoint);
-    await this.publishPartials(held.touched, Date.now());
-    return { ...held.result, writeSeconds };
+    // Untouched surveys' partials stay current; if this publish fails they all need republishing.
+    const previous = this.publishedThrough;
+    this.publishedThrough = Math.min(previous, Number(held.result.nextOffset) - held.result.records);
+    await this.publishPartials(held.partialsCurrent ? held.touched : this.state.surveys.keys(), Date.now());
+    this.publishedThrough = this.state.nextOffset;
+    return { ...held.result, writeSeconds, partialsBehind: this.partialsBehind };
   }
 
   /**

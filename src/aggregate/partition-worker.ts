@@ -9,7 +9,7 @@ import { RecordReader } from './record-reader.js';
 import { RedisPartialPublisher } from './redis-partial-publisher.js';
 import { RocksDBPartitionStore } from './rocksdb-partition-store.js';
 import { WriterSchemas } from './writer-schemas.js';
-import type { BatchResult, CheckpointResult, OpenResult, WorkerSettings, WorkerTask, WrittenResult } from './worker-messages.js';
+import type { BatchResult, CheckpointResult, OpenResult, RefreshResult, WorkerSettings, WorkerTask, WrittenResult } from './worker-messages.js';
 
 const settings = workerData as WorkerSettings;
 const decoder = new VoteDecoder();
@@ -50,12 +50,12 @@ async function guarded<T>(partition: number, step: (processor: PartitionProcesso
   }
 }
 
-export default async function run(task: WorkerTask): Promise<OpenResult | BatchResult | WrittenResult | CheckpointResult | null> {
+export default async function run(task: WorkerTask): Promise<OpenResult | BatchResult | WrittenResult | CheckpointResult | RefreshResult | null> {
   switch (task.kind) {
     case 'open': {
       if (task.reload) await close(task.partition);
       const processor = processors.get(task.partition) ?? (await open(task.partition));
-      return { nextOffset: String(processor.nextOffset), pendingCheckpoints: processor.pendingCheckpointRows(), fresh: processor.isFresh };
+      return { nextOffset: String(processor.nextOffset), pendingCheckpoints: processor.pendingCheckpointRows(), fresh: processor.isFresh, partialsBehind: processor.partialsBehind };
     }
     case 'batch':
       return guarded(task.partition, (processor) => processor.process(task.batch));
@@ -66,6 +66,12 @@ export default async function run(task: WorkerTask): Promise<OpenResult | BatchR
     case 'confirm-checkpoints':
       await opened(task.partition).confirmCheckpoints(task.lastOffsets);
       return null;
+    case 'refresh-partials': {
+      // Not guarded: a refresh changes no state, so a failure (Redis down) leaves memory = store.
+      const processor = opened(task.partition);
+      const foundBehind = await processor.refreshPartials();
+      return { nextOffset: String(processor.nextOffset), foundBehind, partialsBehind: processor.partialsBehind };
+    }
     case 'close':
       await close(task.partition);
       return null;

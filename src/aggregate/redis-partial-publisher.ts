@@ -34,6 +34,11 @@ export class RedisPartialPublisher implements PartialPublisher {
     if (failed) throw failed[0];
   }
 
+  async status(partition: number): Promise<PartitionStatus | null> {
+    const json = await this.redis.hget(partitionStatusKey(this.topic), String(partition));
+    return json === null ? null : (JSON.parse(json) as PartitionStatus);
+  }
+
   async close(): Promise<void> {
     await this.redis.quit().catch(() => this.redis.disconnect());
   }

@@ -12,6 +12,8 @@
 //   commit ─────────────────────────────────────▶  synced write + Redis                       ─▶ written
 //   checkpoint (graceful shutdown) ─────────────▶  synced write of a pending row               ─▶ CheckpointResult
 //   confirm-checkpoints (row is in PostgreSQL) ─▶  delete the pending rows
+//   refresh-partials (every TALLY_PARTIALS_CHECK_MS) ▶ Redis status missing / behind the store?
+//                                                    republish every survey                 ─▶ RefreshResult
 //   close ──────────────────────────────────────▶  close RocksDB (another thread/process may open it)
 //
 // A batch or commit that throws closes the partition on the worker at once (its memory may be
@@ -56,6 +58,7 @@ export type WorkerTask =
   | { kind: 'commit'; partition: number }
   | { kind: 'checkpoint'; partition: number }
   | { kind: 'confirm-checkpoints'; partition: number; lastOffsets: string[] }
+  | { kind: 'refresh-partials'; partition: number }
   | { kind: 'close'; partition: number };
 
 export interface OpenResult {
@@ -64,6 +67,16 @@ export interface OpenResult {
   pendingCheckpoints: CheckpointRow[];
   /** True when the partition had no local state (it will be rebuilt by replaying the topic). */
   fresh: boolean;
+  /** Records whose partials are not known to be published (the republish at open failed): 0 normally. */
+  partialsBehind: number;
+}
+
+export interface RefreshResult {
+  nextOffset: string;
+  /** How far the published partials were behind the store before this refresh republished them. */
+  foundBehind: number;
+  /** After the refresh: 0. */
+  partialsBehind: number;
 }
 
 export interface DlqRecord {
@@ -80,6 +93,8 @@ export interface WrittenResult {
   records: number;
   writeSeconds: number;
   checkpoint: CheckpointRow | null;
+  /** Records whose partials are not known to be published after this write (0 normally). */
+  partialsBehind: number;
 }
 
 export type BatchResult =
