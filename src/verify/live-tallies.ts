@@ -1,6 +1,7 @@
 // The live tallies as the aggregator published them: Redis HASH `tally:survey:<surveyId>`,
 // field = partition, value = JSON SurveyPartial (src/partition-tally.ts).
 import type { Redis } from 'ioredis';
+import { partitionStatusKey, type PartitionStatus } from '../aggregate/partial-publisher.js';
 import { surveyHashKey, type SurveyPartial } from '../partition-tally.js';
 
 export interface LivePartial {
@@ -78,4 +79,22 @@ export async function livePartialsExist(redis: Redis, wanted: { surveyId: string
     if (error) throw error;
     return exists === 1;
   });
+}
+
+/**
+ * Partition → the next offset the aggregator says its store reached (its status hash, written after
+ * the partials of each durable write). Unreadable entries are left out: they prove nothing.
+ */
+export async function loadStorePositions(redis: Redis, topic: string): Promise<Map<number, number>> {
+  const positions = new Map<number, number>();
+  for (const [field, json] of Object.entries(await redis.hgetall(partitionStatusKey(topic)))) {
+    try {
+      const status = JSON.parse(json) as PartitionStatus;
+      const partition = Number(field);
+      if (Number.isInteger(partition) && partition >= 0 && /^\d+$/.test(String(status.nextOffset))) positions.set(partition, Number(status.nextOffset));
+    } catch {
+      // not JSON: ignored
+    }
+  }
+  return positions;
 }

@@ -23,6 +23,8 @@ export interface SurveyRecount {
   minutes: Map<number, number>;
   /** Offset of the first accepted record: before it the aggregator had nothing to publish. */
   firstAcceptedOffset: number;
+  /** Offset of the newest accepted record so far: a partial below it is missing that record. */
+  lastAcceptedOffset: number;
   /** The survey's one-vote keys. */
   ledger: VoterLedger;
 }
@@ -107,6 +109,7 @@ export class PartitionRecount {
       if (vote.region !== null) increment(this.regionFor(survey, vote.region).votes, question, options);
     }
     if (!counted) return 'duplicate';
+    survey.lastAcceptedOffset = offset;
     ledger.voters.set(vote.voterId, answered);
     if (previous === undefined) {
       survey.responses += 1;
@@ -125,6 +128,7 @@ export class PartitionRecount {
       regions: emptyRecord(),
       minutes: new Map(),
       firstAcceptedOffset: offset,
+      lastAcceptedOffset: offset,
       ledger: new VoterLedger(),
     };
     this.surveys.set(surveyId, survey);

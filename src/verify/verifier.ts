@@ -18,7 +18,7 @@ import type { Logger } from '../logger.js';
 import type { OptionCounts, SurveyPartial } from '../partition-tally.js';
 import { listCheckpoints, type Checkpoint } from './checkpoints.js';
 import { liveDifferences, snapshotOf, type SurveySnapshot } from './live-comparison.js';
-import { livePartialsExist, loadLivePartials, type LivePartial } from './live-tallies.js';
+import { livePartialsExist, loadLivePartials, loadStorePositions, type LivePartial } from './live-tallies.js';
 import { readLog } from './log-reader.js';
 import { PartitionRecount } from './partition-recount.js';
 import { MAX_REPORTED_DIFFERENCES, type Difference, type PartitionSummary, type RecountedSurvey, type VerifyReport } from './verify-report.js';
@@ -41,8 +41,15 @@ export interface VerifyOptions {
 
 type ReadablePartial = LivePartial & { partial: SurveyPartial };
 
-/** A claim to check once the recount has applied every record below `at`. */
-type Probe = { at: number; checkpoint: Checkpoint; live?: undefined } | { at: number; live: ReadablePartial; checkpoint?: undefined };
+/**
+ * A claim to check once the recount has applied every record below `at`: a checkpoint, a live
+ * partial, or the partition's store position (every live partial of the partition must include
+ * the accepted records below it).
+ */
+type Probe =
+  | { at: number; checkpoint: Checkpoint; live?: undefined; store?: undefined }
+  | { at: number; live: ReadablePartial; checkpoint?: undefined; store?: undefined }
+  | { at: number; store: { source: string; partials: ReadablePartial[] }; checkpoint?: undefined; live?: undefined };
 
 interface LiveObservation {
   live: ReadablePartial;
@@ -88,9 +95,13 @@ export async function verify(config: TallyConfig, options: VerifyOptions, logger
   try {
     await Promise.all([admin.connect(), redis.connect()]);
 
-    // 1. The claims.
-    const live = await loadLivePartials(redis, { surveyId: options.survey, partition: options.partition });
+    // 1. The claims. Where each partition's store has reached (the aggregator's status in Redis,
+    // its checkpoints) is read BEFORE the partials: both are written only after the partials of
+    // that position were published, so every partial read afterwards must include the records
+    // accepted below it.
+    const statusPositions = await loadStorePositions(redis, topic);
     const checkpoints = await listCheckpoints(pool, { topic, partition: options.partition });
+    const live = await loadLivePartials(redis, { surveyId: options.survey, partition: options.partition });
 
     // 2. The ends, after the claims.
     const { all: allEnds, chosen: ends } = await captureEnds(admin, topic, options.partition);
@@ -123,6 +134,11 @@ export async function verify(config: TallyConfig, options: VerifyOptions, logger
       }
       probesByPartition.get(partial.partition)!.push({ at: Number(partial.partial.nextOffset), live: partial as ReadablePartial });
     }
+    const storePositions = storePositionsOf(statusPositions, checkpoints, ends);
+    for (const [partition, { at, source }] of storePositions) {
+      const partials = live.filter((l): l is ReadablePartial => l.partition === partition && l.partial !== null && l.problem === null && Number(l.partial.nextOffset) < at);
+      if (partials.length > 0) probesByPartition.get(partition)!.push({ at, store: { source, partials } });
+    }
 
     // 4. The recount.
     const schemas = new WriterSchemas(config.registryUrl, topic);
@@ -137,6 +153,8 @@ export async function verify(config: TallyConfig, options: VerifyOptions, logger
         const found = checkCheckpoint(probe.checkpoint, check.recount);
         if (found.length === 0) checkpointResults.matched += 1;
         differences.push(...found);
+      } else if (probe.store !== undefined) {
+        differences.push(...behindStore(probe.at, probe.store.source, probe.store.partials, check.recount));
       } else {
         observations.push({ live: probe.live, snapshot: snapshotOf(check.recount.surveys.get(probe.live.surveyId)) });
       }
@@ -171,7 +189,7 @@ export async function verify(config: TallyConfig, options: VerifyOptions, logger
 
     // 5. Live tallies, now that we know which surveys this topic holds.
     const existsNow: ExistsNow = options.survey !== undefined ? null : (candidates) => livePartialsExist(redis, candidates);
-    const liveResults = await compareLive(checks, observations, unprobedLive, differences, existsNow);
+    const liveResults = await compareLive(checks, observations, unprobedLive, differences, existsNow, storePositions);
 
     differences.sort((a, b) => a.partition - b.partition || compareOffsets(a.offset, b.offset));
     const summaries = [...checks.values()].map(summarize);
@@ -226,6 +244,47 @@ async function captureEnds(
   return { all, chosen };
 }
 
+/**
+ * Per recounted partition, the furthest position its store is known to have reached: the
+ * aggregator's Redis status and the checkpoints (last_offset + 1), capped at the captured log end
+ * (a claim beyond it is reported on its own).
+ */
+function storePositionsOf(status: Map<number, number>, checkpoints: Checkpoint[], ends: Map<number, number>): Map<number, { at: number; source: string }> {
+  const positions = new Map<number, { at: number; source: string }>();
+  const raise = (partition: number, at: number, source: string) => {
+    const end = ends.get(partition);
+    if (end === undefined) return;
+    const capped = Math.min(at, end);
+    if (capped > (positions.get(partition)?.at ?? 0)) positions.set(partition, { at: capped, source });
+  };
+  for (const [partition, at] of status) raise(partition, at, `the aggregator's status says its store reached offset ${at}`);
+  for (const checkpoint of checkpoints) raise(checkpoint.partition, Number(checkpoint.lastOffset) + 1, `checkpoint ${checkpoint.id} covers the store up to offset ${checkpoint.lastOffset}`);
+  return positions;
+}
+
+/**
+ * At the store position `at`: a live partial below it whose survey has an accepted record in
+ * [its nextOffset, at) is stale. The store counted that record and its publish was lost (a crash
+ * between the write and the publish, a Redis that lost data); checking the partial at its own
+ * offset alone would pass.
+ */
+function behindStore(at: number, source: string, partials: ReadablePartial[], recount: PartitionRecount): Difference[] {
+  const found: Difference[] = [];
+  for (const live of partials) {
+    const survey = recount.surveys.get(live.surveyId);
+    const nextOffset = Number(live.partial.nextOffset);
+    if (survey === undefined || survey.lastAcceptedOffset < nextOffset) continue;
+    found.push({
+      kind: 'live-behind-store',
+      partition: live.partition,
+      offset: live.partial.nextOffset,
+      surveyId: live.surveyId,
+      detail: `the live partial stops at offset ${nextOffset}, but ${source} and the survey has accepted records up to offset ${survey.lastAcceptedOffset}: the partial is stale (a publish was lost)`,
+    });
+  }
+  return found;
+}
+
 function checkCheckpoint(checkpoint: Checkpoint, recount: PartitionRecount): Difference[] {
   const base = { partition: checkpoint.partition, offset: checkpoint.lastOffset, checkpointId: checkpoint.id };
   const found: Difference[] = [];
@@ -263,6 +322,7 @@ async function compareLive(
   unprobed: LivePartial[],
   differences: Difference[],
   existsNow: ExistsNow,
+  storePositions: Map<number, { at: number }>,
 ): Promise<VerifyReport['live']> {
   // Redis keys carry no topic name, so live surveys of another topic on the same Redis would look
   // like lies: a survey no recounted record names is skipped (and listed), not compared.
@@ -326,7 +386,7 @@ async function compareLive(
     for (const live of unprobed) published.add(`${live.partition}/${live.surveyId}`);
     const candidates: { partition: number; surveyId: string; firstAcceptedOffset: number; position: number }[] = [];
     for (const [partition, check] of checks) {
-      const position = livePosition.get(partition) ?? 0;
+      const position = Math.max(livePosition.get(partition) ?? 0, storePositions.get(partition)?.at ?? 0);
       for (const survey of check.recount.surveys.values()) {
         if (survey.firstAcceptedOffset >= position || published.has(`${partition}/${survey.surveyId}`)) continue;
         candidates.push({ partition, surveyId: survey.surveyId, firstAcceptedOffset: survey.firstAcceptedOffset, position });

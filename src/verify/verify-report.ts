@@ -10,7 +10,8 @@ export type DifferenceKind =
   | 'live-tally'
   | 'live-missing'
   | 'live-unreadable'
-  | 'live-beyond-log-end';
+  | 'live-beyond-log-end'
+  | 'live-behind-store';
 
 export interface Difference {
   kind: DifferenceKind;

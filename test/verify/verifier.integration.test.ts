@@ -117,10 +117,11 @@ before(async () => {
   await insertCheckpoint(1, 0, 2, heads(1)[2]!, talliesDigest([S2_AFTER_2, S3_AFTER_4]));
   await insertCheckpoint(1, 0, 4, heads(1)[4]!, talliesDigest([S2_AFTER_4, S3_AFTER_4]));
 
-  // Its live partials: S2's was published before its last records (live behind the log).
+  // Its live partials, each published after the write of the survey's last accepted record (S3 at
+  // offset 2 and S2 at offset 4 were written in one batch, so both partials say 5).
   const live = [
     partial(S1_AFTER_7, 0, 8, { [M]: 2, [M + 1]: 1, [M + 2]: 1 }),
-    partial(S2_AFTER_2, 1, 4), // S2 at offset 4 = after offset 2: offset 3 is a duplicate
+    partial(S2_AFTER_4, 1, 5),
     partial(S3_AFTER_4, 1, 5),
   ];
   for (const value of live) {
@@ -257,15 +258,36 @@ test('a modified live tally fails verify and says which count differs', async ()
     assert.equal(difference.offset, '8');
     assert.equal(difference.detail, 'votes.q1.a: recount 2, live 3');
   });
-  await withLive(S2, 1, (honest) => ({ ...honest, regions: { JP: { responses: 1, votes: { q1: { b: 1 } } } } }), async () => {
-    const difference = firstDifference(await verify(config, {}, logger));
-    // Compared at the partial's own nextOffset (4), where JP had no vote yet.
+  await withLive(S2, 1, (honest) => ({ ...honest, nextOffset: '4' }), async () => {
+    const report = await verify(config, {}, logger);
+    // Compared at the partial's own nextOffset (4), where G's JP vote (offset 4) was not counted yet.
+    const difference = report.differences.find((d) => d.kind === 'live-tally')!;
     assert.equal(difference.offset, '4');
-    assert.equal(difference.detail, 'regions.JP.responses: recount 0, live 1; regions.JP.votes.q1.b: recount 0, live 1');
+    assert.equal(difference.detail, 'responses: recount 2, live 3; votes.q1.b: recount 0, live 1; regions.JP.responses: recount 0, live 1; regions.JP.votes.q1.b: recount 0, live 1');
   });
   await withLive(S1, 0, (honest) => ({ ...honest, minutes: { [M]: 2, [M + 2]: 1 } }), async () => {
     const difference = firstDifference(await verify(config, {}, logger));
     assert.equal(difference.detail, `minutes.${M + 1}: recount 1, live absent`);
+  });
+});
+
+test('a live partial behind its partition\'s store (its publish was lost) fails verify, though it matches the recount at its own offset', async () => {
+  // S2 as published after offset 2; the store went on to offset 4 (G's vote, accepted): checkpoint
+  // 1:4 says the store reached offset 5, so the partial is stale.
+  await withLive(S2, 1, () => partial(S2_AFTER_2, 1, 3), async () => {
+    const report = await verify(config, {}, logger);
+    assert.equal(report.differenceCount, 1, JSON.stringify(report.differences));
+    const difference = firstDifference(report);
+    assert.equal(difference.kind, 'live-behind-store');
+    assert.equal(difference.surveyId, S2);
+    assert.equal(difference.partition, 1);
+    assert.equal(difference.offset, '3');
+    assert.match(difference.detail, /accepted records up to offset 4/);
+    assert.equal(report.live.matched, 3, 'at its own offset the partial is right: the old check passed');
+  });
+  // A survey not touched since its partial was published is not behind, whatever the store did.
+  await withLive(S3, 1, () => partial(S3_AFTER_4, 1, 3), async () => {
+    assert.deepEqual((await verify(config, {}, logger)).differences, []);
   });
 });
 
