@@ -47,6 +47,9 @@ const envSchema = z.object({
   TALLY_DLQ_TOPIC: z.string().regex(/^[A-Za-z0-9._-]+$/, 'must be a valid Kafka topic name').default('votes.dlq'),
   TALLY_VOTES_PARTITIONS: positiveInt.default(6),
   TALLY_CONSUMER_GROUP: z.string().min(1).default('tally-aggregate'),
+  // Unset: decided when the topic is created, from the cluster's size (src/topic-replication.ts).
+  TALLY_KAFKA_REPLICATION_FACTOR: positiveInt.max(32, 'must be ≤ 32').optional(),
+  TALLY_KAFKA_MIN_INSYNC_REPLICAS: positiveInt.max(32, 'must be ≤ 32').optional(),
   TALLY_REGISTRY_URL: url(['http', 'https']).default('http://127.0.0.1:8081/apis/ccompat/v7'),
 
   TALLY_PG_URL: url(['postgres', 'postgresql']).default('postgres://tally_app:tally_app@127.0.0.1:5432/tally'),
@@ -85,7 +88,18 @@ export interface TallyConfig {
   env: Env['TALLY_ENV'];
   logLevel: Env['TALLY_LOG_LEVEL'];
   host: string;
-  kafka: { brokers: string[]; clientId: string; votesTopic: string; dlqTopic: string; partitions: number; consumerGroup: string };
+  kafka: {
+    brokers: string[];
+    clientId: string;
+    votesTopic: string;
+    dlqTopic: string;
+    partitions: number;
+    consumerGroup: string;
+    /** Replicas of a newly created topic; undefined = min(3, brokers in the cluster). */
+    replicationFactor?: number;
+    /** min.insync.replicas of a newly created topic; undefined = 2 with 3 replicas or more, else 1. */
+    minInsyncReplicas?: number;
+  };
   registryUrl: string;
   postgres: { url: string; adminUrl: string };
   redisUrl: string;
@@ -122,6 +136,12 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): TallyConfig
     throw new TallyError('TALLY_ERR_CONFIG', problems.join('; '));
   }
   const env = parsed.data;
+  if (env.TALLY_KAFKA_MIN_INSYNC_REPLICAS !== undefined && env.TALLY_KAFKA_REPLICATION_FACTOR !== undefined && env.TALLY_KAFKA_MIN_INSYNC_REPLICAS > env.TALLY_KAFKA_REPLICATION_FACTOR) {
+    throw new TallyError(
+      'TALLY_ERR_CONFIG',
+      `TALLY_KAFKA_MIN_INSYNC_REPLICAS=${env.TALLY_KAFKA_MIN_INSYNC_REPLICAS} must be ≤ TALLY_KAFKA_REPLICATION_FACTOR=${env.TALLY_KAFKA_REPLICATION_FACTOR} (no write could ever be acknowledged)`,
+    );
+  }
   if (env.TALLY_ENV === 'production') {
     const defaults: string[] = [];
     if (env.TALLY_ADMIN_SECRET === DEV_ADMIN_SECRET) defaults.push('TALLY_ADMIN_SECRET');
@@ -142,6 +162,8 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): TallyConfig
       dlqTopic: env.TALLY_DLQ_TOPIC,
       partitions: env.TALLY_VOTES_PARTITIONS,
       consumerGroup: env.TALLY_CONSUMER_GROUP,
+      ...(env.TALLY_KAFKA_REPLICATION_FACTOR !== undefined ? { replicationFactor: env.TALLY_KAFKA_REPLICATION_FACTOR } : {}),
+      ...(env.TALLY_KAFKA_MIN_INSYNC_REPLICAS !== undefined ? { minInsyncReplicas: env.TALLY_KAFKA_MIN_INSYNC_REPLICAS } : {}),
     },
     registryUrl: env.TALLY_REGISTRY_URL,
     postgres: { url: env.TALLY_PG_URL, adminUrl: env.TALLY_PG_ADMIN_URL },

@@ -2,6 +2,7 @@
 import kafkajs, { type Admin, type Kafka } from 'kafkajs';
 import type { TallyConfig } from './config.js';
 import type { Logger } from './logger.js';
+import { topicReplication } from './topic-replication.js';
 
 const { Kafka: KafkaClient, logLevel: KafkaLogLevel } = kafkajs;
 export const { Partitioners } = kafkajs;
@@ -48,19 +49,24 @@ export function createKafka(config: TallyConfig, clientId: string, logger: Logge
 
 /**
  * Creates the votes topic and its DLQ if missing. Retention is unlimited: the votes topic is the
- * system of record and the audit log. Safe to call from several processes at once.
+ * system of record and the audit log. Replicas and min.insync.replicas: topic-replication.ts.
+ * Safe to call from several processes at once.
  */
 export async function ensureTopics(admin: Admin, config: TallyConfig): Promise<void> {
   const existing = new Set(await admin.listTopics());
-  const unlimited = [
+  const missing = [config.kafka.votesTopic, config.kafka.dlqTopic].filter((topic) => !existing.has(topic));
+  if (missing.length === 0) return;
+  const { brokers } = await admin.describeCluster();
+  const { replicationFactor, minInsyncReplicas } = topicReplication(brokers.length, config.kafka);
+  const configEntries = [
     { name: 'retention.ms', value: '-1' },
     { name: 'retention.bytes', value: '-1' },
+    { name: 'min.insync.replicas', value: String(minInsyncReplicas) },
   ];
   const wanted = [
-    { topic: config.kafka.votesTopic, numPartitions: config.kafka.partitions, configEntries: unlimited },
-    { topic: config.kafka.dlqTopic, numPartitions: 1, configEntries: unlimited },
-  ].filter((topic) => !existing.has(topic.topic));
-  if (wanted.length === 0) return;
+    { topic: config.kafka.votesTopic, numPartitions: config.kafka.partitions, replicationFactor, configEntries },
+    { topic: config.kafka.dlqTopic, numPartitions: 1, replicationFactor, configEntries },
+  ].filter((topic) => missing.includes(topic.topic));
   try {
     await admin.createTopics({ topics: wanted, waitForLeaders: true });
   } catch (error) {

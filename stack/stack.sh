@@ -3,6 +3,13 @@
 # Registry from Maven Central jars, and the machine's PostgreSQL and Redis.
 #
 #   stack/stack.sh up|down|status|logs
+#   stack/stack.sh up|down|status --brokers 3     a 3-node KRaft cluster instead of the single broker
+#   stack/stack.sh broker <1|2|3> start|kill      one node of the 3-node cluster (kill = kill -9)
+#
+# The 3-node cluster has its own ports (brokers 19092/19094/19096, controllers 19093/19095/19097)
+# and data dirs (kafka3/node-N), so it runs beside the single broker on 9092; point tally at it with
+# TALLY_KAFKA_BROKERS=127.0.0.1:19092,127.0.0.1:19094,127.0.0.1:19096. `down --brokers 3` stops
+# only the cluster.
 #
 # Idempotent: `up` starts only what is not already serving; `down` stops only what `up` started
 # (PostgreSQL and Redis that were already running are left alone). All state and logs live
@@ -20,6 +27,12 @@ KAFKA_HEAP="${TALLY_KAFKA_HEAP:--Xms256m -Xmx768m}"
 REGISTRY_HEAP="${TALLY_REGISTRY_HEAP:--Xms128m -Xmx384m}"
 
 KAFKA_DIR="$STACK_DIR/kafka"
+KAFKA3_DIR="$STACK_DIR/kafka3"
+KAFKA3_NODES=(1 2 3)
+KAFKA3_HEAP="${TALLY_KAFKA3_HEAP:--Xms192m -Xmx512m}"
+kafka3_port() { echo $((19090 + 2 * $1)); }            # 19092 19094 19096
+kafka3_controller_port() { echo $((19091 + 2 * $1)); } # 19093 19095 19097
+KAFKA3_BOOTSTRAP="127.0.0.1:19092,127.0.0.1:19094,127.0.0.1:19096"
 APICURIO_DIR="$STACK_DIR/apicurio"
 PIDS="$STACK_DIR/pids"
 LOGS="$STACK_DIR/logs"
@@ -70,7 +83,8 @@ fetch_jars() {
     mvn -B -q -f "$ROOT/stack/pom.xml" dependency:copy-dependencies -DoutputDirectory="$KAFKA_DIR/libs" \
       >"$LOGS/mvn-kafka.log" 2>&1 || { tail -20 "$LOGS/mvn-kafka.log"; die "could not fetch Kafka jars"; }
   fi
-  if [ ! -f "$APICURIO_DIR/apicurio-registry-app-$APICURIO_VERSION-runner.jar" ]; then
+  # A registry already serving (the shared one, another stack dir's) needs no jar here.
+  if [ ! -f "$APICURIO_DIR/apicurio-registry-app-$APICURIO_VERSION-runner.jar" ] && ! registry_ready; then
     say "fetching Apicurio Registry $APICURIO_VERSION from Maven Central (first run only)"
     rm -rf "$APICURIO_DIR" && mkdir -p "$APICURIO_DIR"
     # dependency:copy, not a pom dependency: the zip's parent pom is not published on Central.
@@ -155,9 +169,10 @@ EOF
 
 kafka_java() { java -cp "$KAFKA_DIR/libs/*" -Dlog4j2.configurationFile="$KAFKA_DIR/config/log4j2.properties" "$@"; }
 
-kafka_serves_metadata() {
-  port_open "$KAFKA_PORT" && kafka_java org.apache.kafka.tools.TopicCommand \
-    --bootstrap-server "127.0.0.1:$KAFKA_PORT" --list >/dev/null 2>&1
+kafka_serves_metadata() { # [port]
+  local port=${1:-$KAFKA_PORT}
+  port_open "$port" && kafka_java org.apache.kafka.tools.TopicCommand \
+    --bootstrap-server "127.0.0.1:$port" --list >/dev/null 2>&1
 }
 
 kafka_up() {
@@ -182,6 +197,94 @@ kafka_up() {
   touch "$STARTED/kafka"
   wait_for "kafka metadata" 90 kafka_serves_metadata || { tail -30 "$LOGS/kafka-server.log" "$LOGS/kafka.out"; die "kafka did not start"; }
   say "kafka: serving metadata"
+}
+
+# ---------------------------------------------------------------- Kafka, 3 nodes (--brokers 3)
+# Three KRaft nodes, each broker+controller, one quorum of three voters. Topics are replicated
+# 3 times with min.insync.replicas 2 by default, so one node may die without stopping writes.
+kafka3_config() { # kafka3_config <node>
+  local n=$1 dir="$KAFKA3_DIR/node-$1"
+  mkdir -p "$dir/data"
+  local voters="" i
+  for i in "${KAFKA3_NODES[@]}"; do voters+="${voters:+,}$i@127.0.0.1:$(kafka3_controller_port "$i")"; done
+  cat >"$dir/server.properties" <<EOF
+process.roles=broker,controller
+node.id=$n
+controller.quorum.voters=$voters
+listeners=PLAINTEXT://127.0.0.1:$(kafka3_port "$n"),CONTROLLER://127.0.0.1:$(kafka3_controller_port "$n")
+advertised.listeners=PLAINTEXT://127.0.0.1:$(kafka3_port "$n")
+controller.listener.names=CONTROLLER
+listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
+inter.broker.listener.name=PLAINTEXT
+log.dirs=$dir/data
+num.partitions=1
+default.replication.factor=3
+min.insync.replicas=2
+auto.create.topics.enable=false
+offsets.topic.replication.factor=3
+offsets.topic.num.partitions=4
+transaction.state.log.replication.factor=3
+transaction.state.log.min.isr=2
+share.coordinator.state.topic.replication.factor=3
+share.coordinator.state.topic.min.isr=2
+group.initial.rebalance.delay.ms=0
+log.retention.hours=-1
+message.max.bytes=10485760
+EOF
+  sed -e "s#$LOGS/kafka-server.log#$LOGS/kafka3-node-$n.log#" "$KAFKA_DIR/config/log4j2.properties" >"$dir/log4j2.properties"
+}
+
+kafka3_start_node() { # kafka3_start_node <node>: format once, start, do not wait
+  local n=$1 dir="$KAFKA3_DIR/node-$1"
+  if pid_alive "kafka3-$n"; then say "kafka3 node $n: already running (pid $(cat "$PIDS/kafka3-$n.pid"))"; return; fi
+  port_open "$(kafka3_port "$n")" && die "port $(kafka3_port "$n") is taken by a process this script did not start"
+  kafka3_config "$n"
+  if [ ! -f "$dir/data/meta.properties" ]; then
+    kafka_java kafka.tools.StorageTool format -t "$(cat "$KAFKA3_DIR/cluster-id")" -c "$dir/server.properties" \
+      >"$LOGS/kafka3-format-$n.log" 2>&1 || { cat "$LOGS/kafka3-format-$n.log"; die "kafka3 node $n: storage format failed"; }
+  fi
+  say "kafka3 node $n: starting on 127.0.0.1:$(kafka3_port "$n") (controller $(kafka3_controller_port "$n"))"
+  # shellcheck disable=SC2086
+  nohup java $KAFKA3_HEAP -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -Djava.awt.headless=true \
+    -Dlog4j2.configurationFile="$dir/log4j2.properties" \
+    -cp "$KAFKA_DIR/libs/*" kafka.Kafka "$dir/server.properties" \
+    >"$LOGS/kafka3-node-$n.out" 2>&1 9>&- &
+  echo $! >"$PIDS/kafka3-$n.pid"
+}
+
+kafka3_up() {
+  kafka_config # writes the log4j template the nodes derive theirs from
+  mkdir -p "$KAFKA3_DIR"
+  [ -f "$KAFKA3_DIR/cluster-id" ] || kafka_java kafka.tools.StorageTool random-uuid >"$KAFKA3_DIR/cluster-id"
+  local n
+  # All three first: the quorum needs two voters before any node serves metadata.
+  for n in "${KAFKA3_NODES[@]}"; do kafka3_start_node "$n"; done
+  for n in "${KAFKA3_NODES[@]}"; do
+    wait_for "kafka3 node $n metadata" 120 kafka_serves_metadata "$(kafka3_port "$n")" \
+      || { tail -30 "$LOGS/kafka3-node-$n.log" "$LOGS/kafka3-node-$n.out"; die "kafka3 node $n did not start"; }
+  done
+  say "kafka3: 3 nodes serving; TALLY_KAFKA_BROKERS=$KAFKA3_BOOTSTRAP"
+}
+
+kafka3_down() {
+  local n
+  for n in "${KAFKA3_NODES[@]}"; do stop_pid "kafka3-$n"; done
+}
+
+cmd_broker() { # broker <node> start|kill
+  local n=${1:-} action=${2:-}
+  [[ " ${KAFKA3_NODES[*]} " == *" $n "* ]] || die "usage: stack/stack.sh broker <1|2|3> start|kill"
+  mkdir -p "$PIDS" "$LOGS"
+  case "$action" in
+    kill)
+      if pid_alive "kafka3-$n"; then say "kafka3 node $n: kill -9 $(cat "$PIDS/kafka3-$n.pid")"; kill -9 "$(cat "$PIDS/kafka3-$n.pid")"; fi
+      rm -f "$PIDS/kafka3-$n.pid" ;;
+    start)
+      kafka3_start_node "$n"
+      wait_for "kafka3 node $n metadata" 120 kafka_serves_metadata "$(kafka3_port "$n")" || die "kafka3 node $n did not start"
+      say "kafka3 node $n: serving" ;;
+    *) die "usage: stack/stack.sh broker <1|2|3> start|kill" ;;
+  esac
 }
 
 # ---------------------------------------------------------------- Apicurio Registry
@@ -231,13 +334,15 @@ cmd_up() {
   fetch_jars
   postgres_up
   redis_up
-  kafka_up
+  local kafka="127.0.0.1:$KAFKA_PORT"
+  if [ "$BROKERS" = 3 ]; then kafka3_up; kafka=$KAFKA3_BOOTSTRAP; else kafka_up; fi
   registry_up
-  say "up: kafka 127.0.0.1:$KAFKA_PORT, registry http://127.0.0.1:$REGISTRY_PORT/apis/ccompat/v7, postgres 127.0.0.1:5432, redis 127.0.0.1:6379"
+  say "up: kafka $kafka, registry http://127.0.0.1:$REGISTRY_PORT/apis/ccompat/v7, postgres 127.0.0.1:5432, redis 127.0.0.1:6379"
 }
 
 cmd_down() {
   mkdir -p "$PIDS" "$STARTED"
+  if [ "$BROKERS" = 3 ]; then kafka3_down; say "down: the 3-node cluster (the rest of the stack is left running)"; return; fi
   stop_pid apicurio
   stop_pid kafka
   if [ -f "$STARTED/redis" ]; then
@@ -257,7 +362,12 @@ cmd_down() {
 cmd_status() {
   local rc=0
   line() { printf '%-10s %-5s %s\n' "$1" "$2" "$3"; }
-  if kafka_serves_metadata; then line kafka up "127.0.0.1:$KAFKA_PORT"; else line kafka down "127.0.0.1:$KAFKA_PORT"; rc=1; fi
+  if [ "$BROKERS" = 3 ]; then
+    local n
+    for n in "${KAFKA3_NODES[@]}"; do
+      if kafka_serves_metadata "$(kafka3_port "$n")"; then line "kafka3-$n" up "127.0.0.1:$(kafka3_port "$n")"; else line "kafka3-$n" down "127.0.0.1:$(kafka3_port "$n")"; rc=1; fi
+    done
+  elif kafka_serves_metadata; then line kafka up "127.0.0.1:$KAFKA_PORT"; else line kafka down "127.0.0.1:$KAFKA_PORT"; rc=1; fi
   if registry_ready; then line registry up "http://127.0.0.1:$REGISTRY_PORT/apis/ccompat/v7"; else line registry down "port $REGISTRY_PORT"; rc=1; fi
   if pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then line postgres up 127.0.0.1:5432; else line postgres down 127.0.0.1:5432; rc=1; fi
   if redis-cli -h 127.0.0.1 -p 6379 ping 2>/dev/null | grep -q PONG; then line redis up 127.0.0.1:6379; else line redis down 127.0.0.1:6379; rc=1; fi
@@ -272,10 +382,25 @@ with_lock() {
   "$@"
 }
 
-case "${1:-}" in
+BROKERS=1
+command=${1:-}
+[ $# -gt 0 ] && shift
+if [ "$command" != broker ]; then
+  while [ $# -gt 0 ]; do
+    case "$1" in
+      --brokers) BROKERS=${2:-}; shift; [ $# -gt 0 ] && shift ;;
+      --brokers=*) BROKERS=${1#--brokers=}; shift ;;
+      *) die "unknown option $1" ;;
+    esac
+  done
+  [ "$BROKERS" = 1 ] || [ "$BROKERS" = 3 ] || die "--brokers must be 1 or 3"
+fi
+
+case "$command" in
   up) with_lock cmd_up ;;
   down) with_lock cmd_down ;;
   status) cmd_status ;;
+  broker) with_lock cmd_broker "$@" ;;
   logs) ls -1 "$LOGS" ;;
-  *) echo "usage: stack/stack.sh up|down|status|logs"; exit 2 ;;
+  *) echo "usage: stack/stack.sh up|down|status [--brokers 1|3] | broker <1|2|3> start|kill | logs"; exit 2 ;;
 esac
