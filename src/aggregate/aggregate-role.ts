@@ -12,6 +12,7 @@ import { createRoleServer } from '../role-server.js';
 import type { RunningRole } from '../role.js';
 import { createAggregateMetrics } from './aggregate-metrics.js';
 import { consumerSettings } from './consumer-settings.js';
+import { dlqBatchLimit } from './dlq-producer.js';
 import { LagMonitor } from './lag-monitor.js';
 import { OwnedPartitions } from './owned-partitions.js';
 import { WorkerSlots } from './worker-slots.js';
@@ -35,6 +36,7 @@ export async function start(config: TallyConfig): Promise<RunningAggregator> {
   const admin = kafka.admin();
   await admin.connect();
   await ensureTopics(admin, config);
+  const dlqMaxBytes = await dlqBatchLimit(admin, config.kafka.dlqTopic);
   const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
   await producer.connect();
   const consumer = kafka.consumer(consumerSettings(config));
@@ -51,7 +53,7 @@ export async function start(config: TallyConfig): Promise<RunningAggregator> {
     checkpointEvery: config.aggregate.checkpointEvery,
     logLevel: config.logLevel,
   });
-  const owned = new OwnedPartitions({ config, logger, metrics, slots, consumer, producer, pg });
+  const owned = new OwnedPartitions({ config, logger, metrics, slots, consumer, producer, pg, dlqMaxBytes });
   const lag = new LagMonitor(admin, topic, () => owned.positions(), metrics, logger);
 
   consumer.on(consumer.events.GROUP_JOIN, (event) => {

@@ -64,6 +64,8 @@ export interface OwnedPartitionsDeps {
   consumer: Consumer;
   producer: Producer;
   pg: Pool;
+  /** Bytes one DLQ send may carry (below the DLQ topic's max.message.bytes: dlqBatchLimit). */
+  dlqMaxBytes: number;
 }
 
 export class OwnedPartitions {
@@ -132,7 +134,7 @@ export class OwnedPartitions {
       if (result.kind === 'needs-dlq') {
         lifecycle.holdForDlq();
         during = 'dlq-produce';
-        await produceToDlq(this.deps.producer, this.deps.config.kafka.dlqTopic, owned.partition, result.dlq);
+        await produceToDlq(this.deps.producer, this.deps.config.kafka.dlqTopic, owned.partition, result.dlq, this.deps.dlqMaxBytes);
         this.deps.metrics.votes.inc({ outcome: 'dlq' }, result.dlq.length);
         during = 'commit';
         result = await this.deps.slots.run<WrittenResult>({ kind: 'commit', partition: owned.partition });
