@@ -3,8 +3,9 @@
 // window close → last client (p50/p99/max over snapshots), completeness, set-up time, CPU and
 // memory, and where the machine stopped and why.
 import os from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { summarize } from '../lib/latency-histogram.js';
-import { latencyCdfPlot, linePlot, type Row } from '../lib/plots.js';
+import { groupedBarPlot, latencyCdfPlot, linePlot, type Row } from '../lib/plots.js';
 import { latencyTable, markdownTable, printOutcome, writeReport, type Check, type Figure } from '../lib/report-writer.js';
 import { startRole, type RoleProcess } from '../lib/role-process.js';
 import { createRunContext, printHeader } from '../lib/run-context.js';
@@ -12,7 +13,11 @@ import { createRunEnv } from '../lib/run-env.js';
 import { createSurveys, deleteSurveys, type BenchSurvey } from '../lib/survey-setup.js';
 import { BENCH_RATE_LIMITS } from '../ingest/ingest-scenario.js';
 import { PartialFeeder } from './partial-feeder.js';
-import { runFanoutStep, type FanoutStepResult } from './fanout-step.js';
+import { captureSnapshotJson, runFanoutStep, startTallyBroadcaster, type FanoutStepOptions, type FanoutStepResult, type SwarmKind } from './fanout-step.js';
+import { ensureNchan, startPeer, type PeerName, type PeerServer } from './peer-server.js';
+import { PeerFeed, syntheticSnapshotJson } from './peer-feed.js';
+import { freePort } from '../lib/role-process.js';
+import { processCountFor } from '../../src/broadcast/broadcast-cluster.js';
 
 export interface FanoutOptions {
   clients: number[];
@@ -21,9 +26,12 @@ export interface FanoutOptions {
   windowMs: number;
   updateMs: number;
   partitions: number;
-  clientsPerProcess: number;
+  /** default: 16,000 for the lean swarm, 15,000 for the Node one */
+  clientsPerProcess?: number;
   connectConcurrency: number;
   checkers: number;
+  swarm: SwarmKind;
+  peer: PeerName[];
   keep: boolean;
   results?: string;
 }
@@ -40,6 +48,8 @@ export async function runFanout(options: FanoutOptions): Promise<number> {
   let surveys: BenchSurvey[] = [];
   let feeder: PartialFeeder | undefined;
   const steps: FanoutStepResult[] = [];
+  const peerSteps: FanoutStepResult[] = [];
+  const peerProblems: string[] = [];
   let stoppedBecause: string | undefined;
   try {
     ingest = await startRole({ role: 'ingest', port: config.ports.ingest, env: runEnv.env, logDir: context.dir });
@@ -53,19 +63,51 @@ export async function runFanout(options: FanoutOptions): Promise<number> {
         stoppedBecause = `${clients} clients not tried: only ${freeGiB.toFixed(1)} GiB of memory free`;
         break;
       }
-      const step = await runFanoutStep(context, config, runEnv.env, surveys, {
+      const stepOptions: FanoutStepOptions = {
         clients,
         durationSeconds: options.duration,
         windowMs: options.windowMs,
-        clientsPerProcess: options.clientsPerProcess,
+        clientsPerProcess: options.clientsPerProcess ?? (options.swarm === 'lean' ? 16_000 : 15_000),
         connectConcurrency: options.connectConcurrency,
         checkersPerSurvey: options.checkers,
-        env: {},
-      });
+        swarm: options.swarm,
+      };
+      const tally = await startTallyBroadcaster(context, runEnv.env, clients, options.windowMs);
+      let step: FanoutStepResult;
+      let templates: (string | undefined)[] = [];
+      try {
+        step = await runFanoutStep(context, tally, surveys, stepOptions);
+        templates = await captureSnapshotJson(tally.port, surveys);
+      } finally {
+        context.progress(`[tally, ${clients.toLocaleString('en-US')} clients] broadcaster stopped: ${await tally.stop()}`);
+      }
       steps.push(step);
       context.progress(
-        `[${clients.toLocaleString('en-US')} clients] window close → last client p50 ${step.lastClient.p50Ms} ms, p99 ${step.lastClient.p99Ms} ms, max ${step.lastClient.maxMs} ms; completeness ${(step.completeness * 100).toFixed(2)} %`,
+        `[tally, ${clients.toLocaleString('en-US')} clients] window close → last client p50 ${step.lastClient.p50Ms} ms, p99 ${step.lastClient.p99Ms} ms, max ${step.lastClient.maxMs} ms; completeness ${(step.completeness * 100).toFixed(2)} %; server ${step.broadcasterCpuPerDeliveryUs.toFixed(2)} µs, swarm ${step.clientCpuPerDeliveryUs.toFixed(2)} µs per delivery`,
       );
+      for (const name of options.peer) {
+        const peerTemplates = surveys.map((survey, i) => templates[i] ?? syntheticSnapshotJson(survey.id, 1300));
+        if (name === 'nchan') ensureNchan(context.progress);
+        let peer: PeerServer | undefined;
+        let feed: PeerFeed | undefined;
+        try {
+          peer = await startPeer(name, { port: await freePort(), processes: processCountFor(clients), paths: surveys.map((s) => `/v1/surveys/${s.id}/results/stream`), logDir: context.dir });
+          feed = new PeerFeed(peer, surveys, peerTemplates);
+          feed.start(options.updateMs);
+          await sleep(200);
+          const peerStep = await runFanoutStep(context, peer, surveys, { ...stepOptions, checkersPerSurvey: 0 });
+          peerSteps.push(peerStep);
+          context.progress(
+            `[${name}, ${clients.toLocaleString('en-US')} clients] last client p50 ${peerStep.lastClient.p50Ms} ms, p99 ${peerStep.lastClient.p99Ms} ms; completeness ${(peerStep.completeness * 100).toFixed(2)} %; server ${peerStep.broadcasterCpuPerDeliveryUs.toFixed(2)} µs, swarm ${peerStep.clientCpuPerDeliveryUs.toFixed(2)} µs per delivery`,
+          );
+        } catch (error) {
+          peerProblems.push(`${name} at ${clients}: ${(error as Error).message}`);
+          context.progress(`[${name}, ${clients.toLocaleString('en-US')} clients] failed: ${(error as Error).message}`);
+        } finally {
+          feed?.stop();
+          if (peer) context.progress(`[${name}, ${clients.toLocaleString('en-US')} clients] stopped: ${await peer.stop()}`);
+        }
+      }
       if (step.stoppedBecause) {
         stoppedBecause = `at ${clients.toLocaleString('en-US')} clients: ${step.stoppedBecause}`;
         break;
@@ -86,6 +128,8 @@ export async function runFanout(options: FanoutOptions): Promise<number> {
       { name: `${label}: window close → last client p50 / p99 / max`, value: `${step.lastClient.p50Ms} / ${step.lastClient.p99Ms} / ${step.lastClient.maxMs}`, unit: 'ms', meaning: `per snapshot, generatedAt → the last of the ${step.connected.toLocaleString('en-US')} clients received it (${step.snapshotsMeasured} snapshots; target p99 < 2,000 ms at 250,000)` },
       { name: `${label}: completeness`, value: `${(step.completeness * 100).toFixed(3)} % (min ${(step.minCompleteness * 100).toFixed(2)} %)`, meaning: 'deliveries ÷ (snapshots × clients open at the start of the measured phase)' },
       { name: `${label}: broadcaster CPU`, value: `${round(step.broadcasterCpuSeconds)} s (${round(step.broadcasterCpuPerThousandClientsPerMinute, 3)} s per 1,000 clients per minute)`, meaning: `CPU-seconds of the ${step.broadcasterProcesses} broadcaster processes during the ${options.duration} s measured phase` },
+      { name: `${label}: broadcaster CPU per delivery`, value: `${round(step.broadcasterCpuPerDeliveryUs, 2)} µs (${round(step.broadcasterCpuSecondsPerRound, 2)} CPU-s per round of ${step.connected.toLocaleString('en-US')} deliveries)`, meaning: `server CPU over the measured phase ÷ ${step.deliveries.toLocaleString('en-US')} deliveries (${step.deliveriesCountedAs})` },
+      { name: `${label}: swarm CPU per delivery`, value: `${round(step.clientCpuPerDeliveryUs, 2)} µs`, meaning: `the ${step.swarm} client swarm's own CPU (${step.clientProcesses} processes) per delivery: what the clients took from the 2 cores the server shares (target ≤ 5 µs)` },
       { name: `${label}: broadcaster memory`, value: `${Math.round(step.broadcasterRssConnectedMiB)} MiB (${round(step.broadcasterMiBPerThousandClients)} MiB per 1,000 clients)`, meaning: 'RSS of the broadcaster process tree with every client connected (per 1,000: growth over the idle baseline)' },
       { name: `${label}: connection set-up p50 / p99`, value: `${step.setup.p50Ms} / ${step.setup.p99Ms} (all in ${round(step.connectSeconds)} s)`, unit: 'ms', meaning: 'connect() → first snapshot received, per client; in brackets: time to open them all' },
     );
@@ -99,15 +143,56 @@ export async function runFanout(options: FanoutOptions): Promise<number> {
     },
   ]);
   if (stoppedBecause) checks.push({ name: 'every requested client count ran', passed: false, detail: stoppedBecause });
+  if (options.peer.length > 0) checks.push({ name: 'every requested peer ran', passed: peerProblems.length === 0, detail: peerProblems.join('; ') || options.peer.join(', ') });
   const stepTable = markdownTable(
-    ['clients', 'broadcaster procs (incl. primary)', 'client procs', 'connected', 'failed', 'dropped', 'snapshots', 'last client p50 (ms)', 'p99', 'max', 'completeness', 'bcast CPU-s', 'bcast MiB', 'MiB / 1k', 'client CPU-s', 'client MiB'],
-    steps.map((s) => [s.clients, s.broadcasterProcesses, s.clientProcesses, s.connected, Object.values(s.failures).reduce((a, b) => a + b, 0), s.droppedDuringRun, s.snapshotsMeasured, s.lastClient.p50Ms, s.lastClient.p99Ms, s.lastClient.maxMs, `${(s.completeness * 100).toFixed(3)} %`, round(s.broadcasterCpuSeconds), Math.round(s.broadcasterRssConnectedMiB), round(s.broadcasterMiBPerThousandClients), round(s.clientCpuSeconds), Math.round(s.clientRssMiB)]),
+    ['clients', 'broadcaster procs (incl. primary)', 'swarm', 'client procs', 'connected', 'failed', 'dropped', 'snapshots', 'last client p50 (ms)', 'p99', 'max', 'completeness', 'bcast CPU-s', 'bcast µs / delivery', 'bcast CPU-s / round', 'bcast MiB', 'MiB / 1k', 'client CPU-s', 'client µs / delivery', 'client MiB'],
+    steps.map((s) => [s.clients, s.broadcasterProcesses, s.swarm, s.clientProcesses, s.connected, Object.values(s.failures).reduce((a, b) => a + b, 0), s.droppedDuringRun, s.snapshotsMeasured, s.lastClient.p50Ms, s.lastClient.p99Ms, s.lastClient.maxMs, `${(s.completeness * 100).toFixed(3)} %`, round(s.broadcasterCpuSeconds), round(s.broadcasterCpuPerDeliveryUs, 2), round(s.broadcasterCpuSecondsPerRound, 2), Math.round(s.broadcasterRssConnectedMiB), round(s.broadcasterMiBPerThousandClients), round(s.clientCpuSeconds), round(s.clientCpuPerDeliveryUs, 2), Math.round(s.clientRssMiB)]),
   );
+  const allSteps = [...steps, ...peerSteps];
+  const ratio = (a: number, b: number) => (b > 0 ? (a / b).toFixed(2) : '-');
+  const comparisonRows = [...new Set(allSteps.map((s) => s.clients))].flatMap((clients) => {
+    const tallyStep = steps.find((s) => s.clients === clients);
+    return allSteps
+      .filter((s) => s.clients === clients)
+      .map((s) => [
+        clients,
+        s.server,
+        s.broadcasterProcesses,
+        s.connected,
+        round(s.broadcasterCpuPerDeliveryUs, 2),
+        s.lastClient.p50Ms,
+        s.lastClient.p99Ms,
+        s.lastClient.maxMs,
+        `${(s.completeness * 100).toFixed(2)} %`,
+        round(s.clientCpuPerDeliveryUs, 2),
+        tallyStep && s.server !== 'tally' ? ratio(tallyStep.broadcasterCpuPerDeliveryUs, s.broadcasterCpuPerDeliveryUs) : '-',
+        tallyStep && s.server !== 'tally' ? ratio(tallyStep.lastClient.p50Ms, s.lastClient.p50Ms) : '-',
+      ]);
+  });
+  const comparisonTable = markdownTable(
+    ['clients', 'server', 'server procs', 'connected', 'server CPU / delivery (µs)', 'last client p50 (ms)', 'p99', 'max', 'snapshots delivered', 'swarm CPU / delivery (µs)', 'tally ÷ this: CPU / delivery', 'tally ÷ this: last client p50'],
+    comparisonRows,
+  );
+  for (const peerStep of peerSteps) {
+    const tallyStep = steps.find((s) => s.clients === peerStep.clients);
+    if (!tallyStep) continue;
+    figures.push({
+      name: `${peerStep.clients.toLocaleString('en-US')} clients: tally ÷ ${peerStep.server}`,
+      value: `CPU per delivery ${ratio(tallyStep.broadcasterCpuPerDeliveryUs, peerStep.broadcasterCpuPerDeliveryUs)} (${round(tallyStep.broadcasterCpuPerDeliveryUs, 2)} / ${round(peerStep.broadcasterCpuPerDeliveryUs, 2)} µs); last client p50 ${ratio(tallyStep.lastClient.p50Ms, peerStep.lastClient.p50Ms)} (${tallyStep.lastClient.p50Ms} / ${peerStep.lastClient.p50Ms} ms)`,
+      meaning: `same swarm, size and event period; ${peerStep.server} delivered ${(peerStep.completeness * 100).toFixed(2)} % of its snapshots, p99 ${peerStep.lastClient.p99Ms} ms`,
+    });
+  }
+  const barRows = (value: (s: FanoutStepResult) => number): Row[] => allSteps.map((s) => ({ clients: s.clients.toLocaleString('en-US'), server: s.server, value: value(s) }));
+  const peerPlots = peerSteps.length === 0 ? [] : [
+    groupedBarPlot('peers-cpu-per-delivery', 'Server CPU per delivery', barRows((s) => round(s.broadcasterCpuPerDeliveryUs, 2)), { field: 'clients', title: 'clients' }, { field: 'value', title: 'µs per delivery' }, 'server'),
+    groupedBarPlot('peers-last-client', 'Window close → last client, p50', barRows((s) => s.lastClient.p50Ms), { field: 'clients', title: 'clients' }, { field: 'value', title: 'ms' }, 'server'),
+  ];
   const perSnapshot: Row[] = steps.flatMap((s) => s.snapshots.map((snap) => ({ series: `${s.clients} clients`, seconds: (snap.generatedAt - (s.snapshots[0]?.generatedAt ?? 0)) / 1000, ms: snap.maxDelayMs })));
   const outcome = {
     figures,
     checks,
     sections: [
+      ...(peerSteps.length || peerProblems.length ? [{ title: 'Tally and its peers (same swarm, sizes and event period)', markdown: comparisonTable + (peerProblems.length ? `\n\nPeers that did not run: ${peerProblems.join('; ')}` : '') }] : []),
       { title: 'Steps', markdown: stepTable + (stoppedBecause ? `\n\nStopped ${stoppedBecause}.` : '') },
       { title: 'Window close → last client, per snapshot', markdown: latencyTable(Object.fromEntries(steps.map((s) => [`${s.clients} clients`, s.lastClient]))) },
       { title: 'Window close → each client, every delivery', markdown: latencyTable(Object.fromEntries(steps.map((s) => [`${s.clients} clients`, s.delivery]))) },
@@ -117,12 +202,15 @@ export async function runFanout(options: FanoutOptions): Promise<number> {
     plots: [
       latencyCdfPlot('last-client-cdf', 'Window close → last client (per snapshot)', Object.fromEntries(steps.map((s) => [`${s.clients} clients`, s.histograms.lastClient]))),
       latencyCdfPlot('delivery-cdf', 'Window close → client (every delivery)', Object.fromEntries(steps.map((s) => [`${s.clients} clients`, s.histograms.delivery]))),
+      ...peerPlots,
       linePlot('last-client-over-time', 'Window close → last client, snapshot by snapshot', perSnapshot, { field: 'seconds', title: 'seconds into the measured phase' }, { field: 'ms', title: 'ms' }, 'series'),
     ],
     data: {
       surveys: surveys.map((s) => s.id),
       stoppedBecause,
       steps: steps.map(({ histograms, snapshots, ...rest }) => ({ ...rest, snapshots, deliveryAll: summarize(histograms.delivery) })),
+      peers: peerSteps.map(({ histograms, snapshots, ...rest }) => ({ ...rest, snapshots, deliveryAll: summarize(histograms.delivery) })),
+      peerProblems,
     },
   };
   const written = await writeReport(context, outcome);

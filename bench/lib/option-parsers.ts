@@ -23,3 +23,20 @@ export function integerList(min: number, max: number) {
   const one = integer(min, max);
   return (value: string): number[] => value.split(',').map((part) => one(part.trim()));
 }
+
+/** One of a fixed set of words. */
+export function oneOf<T extends string>(values: readonly T[]) {
+  return (value: string): T => {
+    if (!values.includes(value as T)) throw new InvalidArgumentError(`must be one of ${values.join(', ')}`);
+    return value as T;
+  };
+}
+
+/** A repeatable option: each use adds one of a fixed set of words (repeats kept once). */
+export function collect<T extends string>(values: readonly T[]) {
+  const one = oneOf(values);
+  return (value: string, previous: T[] = []): T[] => {
+    const next = one(value);
+    return previous.includes(next) ? previous : [...previous, next];
+  };
+}

@@ -48,6 +48,28 @@ export interface SwarmResult {
   clientRssBytes: number;
 }
 
+export interface SwarmProgressTotals {
+  connected: number;
+  failed: number;
+  closed: number;
+  events: number;
+}
+
+/** What `bench fanout` needs of a swarm: the Node one (this file) or the lean C one (lean-swarm.ts). */
+export interface Swarm {
+  readonly kind: string;
+  readonly processes: number;
+  pids(): number[];
+  start(): void;
+  progress(): SwarmProgressTotals;
+  waitConnected(timeoutMs: number, onProgress: () => void): Promise<{ allAnswered: boolean; doneAt: number }>;
+  measureFrom(epochMs: number): void;
+  usage(): { cpuSeconds: number; rssBytes: number };
+  /** Deliveries received so far, fresh (not from the last progress tick); undefined if the swarm cannot say. */
+  eventsNow?(timeoutMs?: number): Promise<number>;
+  stop(timeoutMs?: number): Promise<SwarmResult>;
+}
+
 interface Child {
   process: ChildProcess;
   progress: { connected: number; failed: number; closed: number; events: number };
@@ -56,7 +78,8 @@ interface Child {
   exited: boolean;
 }
 
-export class ClientSwarm {
+export class ClientSwarm implements Swarm {
+  readonly kind = 'node (net.Socket)';
   private readonly children: Child[] = [];
 
   constructor(private readonly options: SwarmOptions) {}
@@ -103,7 +126,7 @@ export class ClientSwarm {
     if (!child.exited && child.process.connected) child.process.send(message);
   }
 
-  progress(): { connected: number; failed: number; closed: number; events: number } {
+  progress(): SwarmProgressTotals {
     const total = { connected: 0, failed: 0, closed: 0, events: 0 };
     for (const child of this.children) {
       const p = child.connected ? { ...child.progress, connected: Math.max(child.progress.connected, child.connected.connected), failed: Math.max(child.progress.failed, child.connected.failed) } : child.progress;
