@@ -4,7 +4,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
-import { SURVEY_ID_PATTERN } from './survey-metadata.js';
+import { TallyError } from '../errors.js';
+import { canonicalSurveyId, SURVEY_ID_PATTERN } from './survey-metadata.js';
 
 const ASSETS: Record<string, string> = {
   'dashboard.js': 'text/javascript; charset=utf-8',
@@ -32,7 +33,12 @@ export function registerDashboardRoute(app: FastifyInstance): void {
   app.get<{ Params: { surveyId: string } }>(
     '/dashboard/:surveyId',
     { schema: { params: { type: 'object', properties: { surveyId: { type: 'string', pattern: SURVEY_ID_PATTERN } } } } },
-    async (_request, reply) => {
+    async (request, reply) => {
+      // One address per survey: `/dashboard/0001` redirects to `/dashboard/1`; `/dashboard/0` names none.
+      const { surveyId } = request.params;
+      const canonical = canonicalSurveyId(surveyId);
+      if (canonical === undefined) throw new TallyError('TALLY_ERR_SURVEY_NOT_FOUND', `survey ${surveyId}`);
+      if (canonical !== surveyId) return reply.redirect(`/dashboard/${canonical}`, 301);
       reply.header('Content-Type', 'text/html; charset=utf-8');
       reply.header('Cache-Control', 'no-cache');
       reply.header('Content-Security-Policy', CONTENT_SECURITY_POLICY);

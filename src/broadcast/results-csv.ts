@@ -22,7 +22,7 @@ export function resultsCsv(results: FilteredResults): string {
       const row = (region: string, votes: number) =>
         [results.survey.id, question.id, question.title, option.id, option.text, region, votes].map(cell).join(',');
       if (onlyRegion === undefined) lines.push(row('', option.votes));
-      for (const region of regionNames) lines.push(row(region, ownValue(ownValue(results.regions[region]!.votes, question.id) ?? {}, option.id) ?? 0));
+      for (const region of regionNames) lines.push(row(region, ownValue(ownValue(ownValue(results.regions, region)!.votes, question.id) ?? {}, option.id) ?? 0));
     }
   }
   return `${lines.join('\r\n')}\r\n`;

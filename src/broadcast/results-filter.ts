@@ -55,7 +55,7 @@ export function filterResults(snapshot: SurveySnapshot, filter: ResultsFilter): 
   };
   const regions: SurveySnapshot['regions'] = {};
   if (region !== undefined) setOwn(regions, region, keep(regionResult!));
-  else for (const name in snapshot.regions) setOwn(regions, name, keep(snapshot.regions[name]!));
+  else for (const name of Object.keys(snapshot.regions)) setOwn(regions, name, keep(ownValue(snapshot.regions, name)!));
 
   return {
     ...snapshot,

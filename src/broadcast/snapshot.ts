@@ -3,7 +3,7 @@
 // The JSON shape is documented in src/broadcast/README.md; it follows the management API's
 // "Get Survey Results" shape (survey, totalResponses, questions[].options[].votes) and adds
 // regions, minutes, watermark and snapshotId beside it.
-import { addCount, ownOrCreate, ownValue } from '../own-keys.js';
+import { addCount, ownOrCreate, ownValue, setOwn } from '../own-keys.js';
 import type { OptionCounts, SurveyPartial } from '../partition-tally.js';
 import type { SurveyMetadata } from './survey-metadata.js';
 
@@ -136,6 +136,7 @@ export function buildSnapshot(metadata: SurveyMetadata, partials: Iterable<Surve
 
 function sortedKeys<T>(record: { [key: string]: T }): { [key: string]: T } {
   const out: { [key: string]: T } = {};
-  for (const key of Object.keys(record).sort()) out[key] = record[key]!;
+  // setOwn: a region named `__proto__` is a key like any other, not the prototype (own-keys.ts).
+  for (const key of Object.keys(record).sort()) setOwn(out, key, record[key]!);
   return out;
 }

@@ -1,17 +1,30 @@
 // Survey metadata from PostgreSQL, cached per process. Hundreds of thousands of dashboards open the
 // same few surveys, so concurrent look-ups of one survey share one query, and a cached entry is
 // served while it is refreshed in the background (titles and options rarely change once votes flow).
+//
+// The public can ask for any id, so every cache here is bounded and a random id costs no query:
+// - hits: a GenerationalMap of at most MAX_SURVEYS entries (recently used ones survive);
+// - misses ("no such survey", or a draft): a second GenerationalMap of at most MAX_MISSING entries,
+//   remembered MISSING_MS;
+// - ids above the highest survey id (a bigserial) are answered "missing" without a query: the
+//   highest id is read at most once per MISSING_MS, and only when an id above it is asked for.
+// Drafts are hidden exactly as ingest's public GET hides them (survey-routes.ts): they are missing.
+import { GenerationalMap } from '../generational-map.js';
 import type { Pool } from '../db/postgres.js';
 import type { Logger } from '../logger.js';
-import type { SurveyMetadata } from './survey-metadata.js';
+import { canonicalSurveyId, type SurveyMetadata } from './survey-metadata.js';
 
 /** How long metadata is served before a background refresh. */
 const FRESH_MS = 10_000;
 /** How long "no such survey" is remembered, so a bad link cannot hammer the database. */
 const MISSING_MS = 2_000;
+/** Cached surveys per process (each a few KB at most: titles, questions, options). */
+export const MAX_SURVEYS = 10_000;
+/** Remembered misses per process. */
+export const MAX_MISSING = 10_000;
 
 interface Entry {
-  metadata: SurveyMetadata | undefined;
+  metadata: SurveyMetadata;
   loadedAt: number;
   json: string;
 }
@@ -36,35 +49,43 @@ const SURVEY_QUERY = `
   FROM surveys s
   LEFT JOIN questions q ON q.survey_id = s.id
   LEFT JOIN options o ON o.question_id = q.id
-  WHERE s.id = $1
+  WHERE s.id = $1 AND s.status <> 'draft'
   ORDER BY q.ord, q.id, o.ord, o.id`;
 
-export class SurveyCatalog {
-  private readonly entries = new Map<string, Entry>();
-  private readonly inFlight = new Map<string, Promise<Entry>>();
+const MAX_ID_QUERY = 'SELECT COALESCE(max(id), 0)::text AS max FROM surveys';
 
-  /** `onChange` runs when a refresh finds different metadata for a survey already served. */
+export class SurveyCatalog {
+  private readonly entries = new GenerationalMap<string, Entry>(MAX_SURVEYS);
+  /** id → when it was found missing */
+  private readonly missing = new GenerationalMap<string, number>(MAX_MISSING);
+  private readonly inFlight = new Map<string, Promise<Entry | undefined>>();
+  private maxId = { value: -1n, readAt: -Infinity };
+  private maxIdInFlight: Promise<bigint> | undefined;
+
+  /** `onChange` runs when a load finds new or different metadata for a survey (the board republishes it). */
   constructor(
-    private readonly pool: Pool,
+    private readonly pool: Pick<Pool, 'query'>,
     private readonly logger: Logger,
     private readonly onChange: (surveyId: string) => void,
   ) {}
 
-  /** The survey's metadata, or undefined if there is no such survey. */
+  /** The survey's metadata, or undefined if there is no such survey, it is a draft, or the id is not canonical. */
   async get(surveyId: string): Promise<SurveyMetadata | undefined> {
+    if (canonicalSurveyId(surveyId) !== surveyId) return undefined;
     const entry = this.entries.get(surveyId);
     if (entry) {
-      const age = Date.now() - entry.loadedAt;
-      if (entry.metadata && age > FRESH_MS) this.refreshInBackground(surveyId);
-      if (entry.metadata || age <= MISSING_MS) return entry.metadata;
+      if (Date.now() - entry.loadedAt > FRESH_MS) this.refreshInBackground(surveyId);
+      return entry.metadata;
     }
-    return (await this.load(surveyId)).metadata;
+    if (this.recentlyMissing(surveyId)) return undefined;
+    if (BigInt(surveyId) > (await this.highestId())) return this.rememberMissing(surveyId);
+    return (await this.load(surveyId))?.metadata;
   }
 
-  /** The cached metadata without waiting (refreshed in the background when old). */
+  /** The cached metadata without waiting; a survey not cached (or old) is loaded in the background. */
   peek(surveyId: string): SurveyMetadata | undefined {
     const entry = this.entries.get(surveyId);
-    if (entry?.metadata && Date.now() - entry.loadedAt > FRESH_MS) this.refreshInBackground(surveyId);
+    if (entry ? Date.now() - entry.loadedAt > FRESH_MS : !this.recentlyMissing(surveyId)) this.refreshInBackground(surveyId);
     return entry?.metadata;
   }
 
@@ -72,21 +93,55 @@ export class SurveyCatalog {
     this.entries.delete(surveyId);
   }
 
+  /** Cached surveys and remembered misses (for tests and metrics). */
+  get size(): { surveys: number; missing: number } {
+    return { surveys: this.entries.size, missing: this.missing.size };
+  }
+
+  private recentlyMissing(surveyId: string): boolean {
+    const missingAt = this.missing.get(surveyId);
+    return missingAt !== undefined && Date.now() - missingAt <= MISSING_MS;
+  }
+
+  private rememberMissing(surveyId: string): undefined {
+    this.entries.delete(surveyId);
+    this.missing.set(surveyId, Date.now());
+    return undefined;
+  }
+
+  /** The highest survey id, read again only when an id above it is asked for and the last read is old. */
+  private async highestId(): Promise<bigint> {
+    if (Date.now() - this.maxId.readAt <= MISSING_MS) return this.maxId.value;
+    this.maxIdInFlight ??= this.pool
+      .query<{ max: string }>(MAX_ID_QUERY)
+      .then(({ rows }) => {
+        this.maxId = { value: BigInt(rows[0]?.max ?? '0'), readAt: Date.now() };
+        return this.maxId.value;
+      })
+      .finally(() => (this.maxIdInFlight = undefined));
+    return this.maxIdInFlight;
+  }
+
   private refreshInBackground(surveyId: string): void {
     if (this.inFlight.has(surveyId)) return;
     this.load(surveyId).catch((error: Error) => this.logger.warn({ surveyId, err: error.message }, 'survey metadata refresh failed'));
   }
 
-  private load(surveyId: string): Promise<Entry> {
+  private load(surveyId: string): Promise<Entry | undefined> {
     const pending = this.inFlight.get(surveyId);
     if (pending) return pending;
     const load = this.query(surveyId)
       .then((metadata) => {
-        const json = JSON.stringify(metadata ?? null);
         const previous = this.entries.get(surveyId);
-        const entry = { metadata, loadedAt: Date.now(), json };
+        if (!metadata) {
+          this.rememberMissing(surveyId);
+          if (previous) this.onChange(surveyId);
+          return undefined;
+        }
+        const entry = { metadata, loadedAt: Date.now(), json: JSON.stringify(metadata) };
         this.entries.set(surveyId, entry);
-        if (previous && previous.json !== json) this.onChange(surveyId);
+        this.missing.delete(surveyId);
+        if (previous?.json !== entry.json) this.onChange(surveyId);
         return entry;
       })
       .finally(() => this.inFlight.delete(surveyId));

@@ -9,7 +9,7 @@
 import type { FastifyInstance, FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
 import type { TallyConfig } from '../config.js';
 import { TallyError } from '../errors.js';
-import { GenerationalMap } from './generational-map.js';
+import { GenerationalMap } from '../generational-map.js';
 import { ADMIN_SCOPE, tokenVerifier, VOTE_SCOPE, type TokenClaims } from './tokens.js';
 import { pseudonymizer } from './voter-pseudonym.js';
 

@@ -7,7 +7,7 @@
 // per-voter limit, which guards the vote path, is exact across processes (vote-claims.ts, Redis).
 import type { FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
 import { TallyError } from '../errors.js';
-import { GenerationalMap } from './generational-map.js';
+import { GenerationalMap } from '../generational-map.js';
 
 /** Addresses tracked at most; beyond it the least recently seen are forgotten (they start again with a full bucket). */
 const MAX_ADDRESSES = 100_000;

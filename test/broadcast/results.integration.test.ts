@@ -132,6 +132,30 @@ test('an unknown survey is a 404 with a code', async () => {
   assert.equal(((await response.json()) as { code: string }).code, 'TALLY_ERR_SURVEY_NOT_FOUND');
 });
 
+test('a draft is hidden as ingest hides it: 404 on results, stream and dashboard data', async () => {
+  const draft = await fx.addSurvey('Not yet', [{ title: 'Q', options: ['A', 'B'] }]);
+  await fx.pool.query("UPDATE surveys SET status = 'draft', start_date = NULL WHERE id = $1", [draft.id]);
+  for (const path of [`/v1/surveys/${draft.id}/results`, `/v1/surveys/${draft.id}/results/stream`]) {
+    const response = await fetch(fx.url(path));
+    assert.equal(response.status, 404, path);
+    assert.equal(((await response.json()) as { code: string }).code, 'TALLY_ERR_SURVEY_NOT_FOUND');
+  }
+});
+
+test('ids are canonical: /v1/surveys/0<id> is a 404, /dashboard/0<id> redirects to /dashboard/<id>', async () => {
+  const id = fx.survey.id;
+  for (const path of [`/v1/surveys/0${id}/results`, `/v1/surveys/00${id}/results/stream`, '/v1/surveys/0/results']) {
+    const response = await fetch(fx.url(path));
+    assert.equal(response.status, 404, path);
+    assert.equal(((await response.json()) as { code: string }).code, 'TALLY_ERR_SURVEY_NOT_FOUND');
+  }
+  const redirect = await fetch(fx.url(`/dashboard/000${id}`), { redirect: 'manual' });
+  assert.equal(redirect.status, 301);
+  assert.equal(redirect.headers.get('location'), `/dashboard/${id}`);
+  assert.equal((await fetch(fx.url(`/dashboard/${id}`), { redirect: 'manual' })).status, 200);
+  assert.equal((await fetch(fx.url('/dashboard/0'), { redirect: 'manual' })).status, 404);
+});
+
 test('readiness reports Redis and PostgreSQL', async () => {
   const response = await fetch(fx.url('/readyz'));
   assert.equal(response.status, 200);

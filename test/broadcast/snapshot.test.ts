@@ -1,6 +1,8 @@
 // Unit: merging partials into a snapshot, and the SSE frame it is serialized to.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { filterResults } from '../../src/broadcast/results-filter.js';
+import { resultsCsv } from '../../src/broadcast/results-csv.js';
 import { buildSnapshot } from '../../src/broadcast/snapshot.js';
 import { snapshotFrame } from '../../src/broadcast/sse-frame.js';
 import type { SurveyMetadata } from '../../src/broadcast/survey-metadata.js';
@@ -56,4 +58,22 @@ test('ids named like Object.prototype members merge as ordinary ids (partials ar
   assert.deepEqual(unlisted, [['__proto__', 4], ['constructor', 2]]);
   const region = Object.getOwnPropertyDescriptor(snapshot.regions, 'constructor')!.value as { totalResponses: number };
   assert.equal(region.totalResponses, 6);
+});
+
+test('a region named __proto__ is an ordinary region: question/option filters and CSV still answer', () => {
+  // As the aggregator writes it and Redis returns it: JSON with an own "__proto__" key.
+  const fromJson = JSON.parse(
+    JSON.stringify(partial('7', 0, 5, { responses: 4, votes: { '1': { '2': 4 } }, regions: { EU: { responses: 1, votes: { '1': { '2': 1 } } } } })).replace('"EU"', '"__proto__"'),
+  ) as ReturnType<typeof partial>;
+  const snapshot = buildSnapshot(metadata, [fromJson], 1000);
+  assert.deepEqual(Object.keys(snapshot.regions), ['__proto__']);
+  assert.equal(Object.getPrototypeOf(snapshot.regions), Object.prototype);
+  assert.match(JSON.stringify(snapshot), /"regions":\{"__proto__":\{"totalResponses":1/);
+  const byQuestion = filterResults(snapshot, { questionIds: ['1'] });
+  assert.equal(JSON.stringify(byQuestion.regions), '{"__proto__":{"totalResponses":1,"votes":{"1":{"2":1}}}}');
+  const byOption = filterResults(snapshot, { optionIds: ['2'] });
+  assert.equal(byOption.questions[0]!.options[0]!.votes, 4);
+  const inRegion = filterResults(snapshot, { region: '__proto__', optionIds: ['2'] });
+  assert.equal(inRegion.totalResponses, 1);
+  assert.match(resultsCsv(byOption), /\r\n7,1,Q,2,Two,__proto__,1\r\n/);
 });
