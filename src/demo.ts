@@ -10,8 +10,10 @@ interface CreatedSurvey {
   questions: { id: string; min: number; max: number; options: { id: string }[] }[];
 }
 
+const REGIONS = ['north', 'south', 'east', 'west'];
 const DEMO_SURVEY = {
   title: 'Springfield elections (demo)',
+  regions: REGIONS,
   questions: [
     {
       title: 'Who would you vote for president?',
@@ -29,7 +31,6 @@ const DEMO_SURVEY = {
     },
   ],
 };
-const REGIONS = ['north', 'south', 'east', 'west'];
 // Skewed choice so the bars differ visibly.
 const WEIGHTS = [0.4, 0.3, 0.2, 0.1];
 

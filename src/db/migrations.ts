@@ -82,6 +82,13 @@ export const migrations: Migration[] = [
       CREATE INDEX survey_answers_survey ON survey_answers(survey_id);
     `,
   },
+  {
+    version: 4,
+    name: 'surveys.regions (the regions a vote may name, declared per survey)',
+    sql: `
+      ALTER TABLE surveys ADD COLUMN regions text[] NOT NULL DEFAULT '{}';
+    `,
+  },
 ];
 
 /** Privileges of the application role, re-applied after every migration run. */

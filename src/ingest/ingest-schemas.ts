@@ -15,6 +15,7 @@ export const LIMITS = {
   optionsPerQuestion: 100,
   shards: 1024,
   region: 64,
+  regionsPerSurvey: 100,
   answerText: 2000,
   idempotencyKey: 128,
 } as const;
@@ -55,6 +56,10 @@ const question = (withId: boolean) =>
 
 const title = text(1, LIMITS.title);
 const shards = { type: 'integer', minimum: 1, maximum: LIMITS.shards } as const;
+/** A region name: what a vote's `region` may be, and what a survey declares. */
+const regionName = { type: 'string', minLength: 1, maxLength: LIMITS.region, pattern: '^[A-Za-z0-9_.-]+$' } as const;
+/** The regions a survey's votes may name: declared by the survey, so voters cannot create regions. */
+const regions = { type: 'array', maxItems: LIMITS.regionsPerSurvey, uniqueItems: true, items: regionName } as const;
 
 export const surveyParams = { type: 'object', additionalProperties: false, required: ['id'], properties: { id } } as const;
 
@@ -62,13 +67,13 @@ export const createSurveyBody = {
   type: 'object',
   additionalProperties: false,
   required: ['title', 'questions'],
-  properties: { title, shards, questions: { type: 'array', maxItems: LIMITS.questions, items: question(false) } },
+  properties: { title, shards, regions, questions: { type: 'array', maxItems: LIMITS.questions, items: question(false) } },
 } as const;
 
 export const updateSurveyBody = {
   type: 'object',
   additionalProperties: false,
-  properties: { title, shards, questions: { type: 'array', maxItems: LIMITS.questions, items: question(true) } },
+  properties: { title, shards, regions, questions: { type: 'array', maxItems: LIMITS.questions, items: question(true) } },
 } as const;
 
 /** Idempotency-Key header (optional; other headers pass). */
@@ -90,7 +95,8 @@ export const voteBody = {
       propertyNames: id,
       additionalProperties: { type: 'array', minItems: 1, maxItems: LIMITS.optionsPerQuestion, uniqueItems: true, items: id },
     },
-    region: { anyOf: [{ type: 'string', minLength: 1, maxLength: LIMITS.region, pattern: '^[A-Za-z0-9_.-]+$' }, { type: 'null' }] },
+    /** one of the survey's declared `regions` (vote-validation.ts), or null */
+    region: { anyOf: [regionName, { type: 'null' }] },
   },
 } as const;
 

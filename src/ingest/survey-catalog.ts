@@ -14,6 +14,8 @@ export interface QuestionRule {
 export interface CatalogSurvey {
   readonly survey: SurveyView;
   readonly questions: ReadonlyMap<string, QuestionRule>;
+  /** The regions a vote may name. */
+  readonly regions: ReadonlySet<string>;
   /** GET /v1/surveys/:id body, serialized once. */
   readonly publicJson: string;
 }
@@ -31,7 +33,7 @@ export function toCatalogSurvey(survey: SurveyView): CatalogSurvey {
   const questions = new Map<string, QuestionRule>();
   for (const q of survey.questions) questions.set(q.id, { min: q.min, max: q.max, options: new Set(q.options.map((o) => o.id)) });
   const { shards: _shards, ...publicView } = survey;
-  return { survey, questions, publicJson: JSON.stringify(publicView) };
+  return { survey, questions, regions: new Set(survey.regions), publicJson: JSON.stringify(publicView) };
 }
 
 export class SurveyCatalog {

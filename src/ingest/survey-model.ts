@@ -29,6 +29,8 @@ export interface SurveyView {
   status: SurveyStatus;
   startDate: string | null;
   finishDate: string | null;
+  /** The regions a vote may name (declared at creation, editable while a draft); empty: votes name none. */
+  regions: string[];
   questions: QuestionView[];
 }
 
@@ -51,6 +53,7 @@ export interface QuestionInput {
 export interface SurveyInput {
   title: string;
   shards?: number;
+  regions?: string[];
   questions: QuestionInput[];
 }
 
@@ -58,6 +61,7 @@ export interface SurveyInput {
 export interface SurveyUpdate {
   title?: string;
   shards?: number;
+  regions?: string[];
   questions?: QuestionInput[];
 }
 

@@ -13,6 +13,7 @@ interface SurveyRow {
   status: SurveyStatus;
   start_date: Date | null;
   finish_date: Date | null;
+  regions: string[];
 }
 
 interface QuestionOptionRow {
@@ -43,7 +44,11 @@ export class SurveyStore {
   async create(input: SurveyInput): Promise<SurveyView> {
     input.questions.forEach(checkQuestion);
     return this.transaction(async (client) => {
-      const { rows } = await client.query<{ id: string }>('INSERT INTO surveys (title, shards) VALUES ($1, $2) RETURNING id', [input.title, input.shards ?? 1]);
+      const { rows } = await client.query<{ id: string }>('INSERT INTO surveys (title, shards, regions) VALUES ($1, $2, $3) RETURNING id', [
+        input.title,
+        input.shards ?? 1,
+        input.regions ?? [],
+      ]);
       const id = rows[0]!.id;
       for (const question of input.questions) await insertQuestion(client, id, question);
       return (await load(client, id))!;
@@ -66,11 +71,9 @@ export class SurveyStore {
     return this.transaction(async (client) => {
       const survey = await lockSurvey(client, id);
       if (survey.status !== 'draft') throw new TallyError('TALLY_ERR_SURVEY_STATE', `survey ${id} is ${survey.status}; only drafts can be edited`);
-      await client.query('UPDATE surveys SET title = COALESCE($2, title), shards = COALESCE($3, shards), updated_at = now() WHERE id = $1', [
-        id,
-        update.title ?? null,
-        update.shards ?? null,
-      ]);
+      await client.query('UPDATE surveys SET title = COALESCE($2, title), shards = COALESCE($3, shards), regions = COALESCE($4, regions), updated_at = now() WHERE id = $1',
+        [id, update.title ?? null, update.shards ?? null, update.regions ?? null],
+      );
       if (update.questions !== undefined) await replaceQuestions(client, id, update.questions);
       return (await load(client, id))!;
     });
@@ -127,7 +130,7 @@ async function lockSurvey(client: pg.PoolClient, id: string): Promise<SurveyRow>
 }
 
 async function load(client: pg.PoolClient, id: string): Promise<SurveyView | null> {
-  const surveys = await client.query<SurveyRow>('SELECT id, title, shards, status, start_date, finish_date FROM surveys WHERE id = $1', [id]);
+  const surveys = await client.query<SurveyRow>('SELECT id, title, shards, status, start_date, finish_date, regions FROM surveys WHERE id = $1', [id]);
   const survey = surveys.rows[0];
   if (survey === undefined) return null;
   const { rows } = await client.query<QuestionOptionRow>(
@@ -153,6 +156,7 @@ async function load(client: pg.PoolClient, id: string): Promise<SurveyView | nul
     status: survey.status,
     startDate: survey.start_date?.toISOString() ?? null,
     finishDate: survey.finish_date?.toISOString() ?? null,
+    regions: survey.regions,
     questions,
   };
 }

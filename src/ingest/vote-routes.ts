@@ -15,7 +15,7 @@ import { answerBody, answerSessionParams, idempotencyHeaders, surveyParams, VOTE
 import type { CatalogSurvey, SurveyCatalog } from './survey-catalog.js';
 import { voteIdFor, type CastAnswer, type CastVote, type VoteCaster } from './vote-caster.js';
 import type { VoteClaims } from './vote-claims.js';
-import { assertOpenForVotes, assertValidAnswers } from './vote-validation.js';
+import { assertOpenForVotes, assertValidAnswers, assertValidRegion } from './vote-validation.js';
 
 export interface VoteRoutesOptions {
   catalog: SurveyCatalog;
@@ -128,6 +128,7 @@ export const voteRoutes: FastifyPluginAsync<VoteRoutesOptions> = async (app, opt
         const survey = await openSurvey(request.params.id);
         const { answers } = request.body;
         assertValidAnswers(survey, answers);
+        assertValidRegion(survey, request.body.region);
         const surveyId = survey.survey.id;
         return caster.cast(
           { survey, voter, answers, region: request.body.region ?? null, voteId: voteIdFor(surveyId, voter, key), idempotencyKey: key },
@@ -148,6 +149,7 @@ export const voteRoutes: FastifyPluginAsync<VoteRoutesOptions> = async (app, opt
         const surveyId = survey.survey.id;
         const answers = { [body.question]: [body.option] };
         assertValidAnswers(survey, answers);
+        assertValidRegion(survey, body.region);
         const first = body.surveyAnswerId === undefined;
         // A later answer checks its session before claiming; the first opens one once claimed (not for a replay).
         let session: AnswerSessionView | null = first ? null : await sessions.openSession(body.surveyAnswerId!, surveyId, voter);

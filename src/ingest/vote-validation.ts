@@ -10,6 +10,17 @@ export function assertOpenForVotes(entry: CatalogSurvey): void {
   if (survey.status === 'finished') throw new TallyError('TALLY_ERR_SURVEY_FINISHED', `survey ${survey.id} finished at ${survey.finishDate}`);
 }
 
+/**
+ * A vote names one of the regions its survey declared, or none. Voters cannot create regions: each
+ * one is a key in every partial and snapshot of the survey, so free-form names would grow them
+ * without bound (and a name like `__proto__` must never reach a plain object: own-keys.ts).
+ */
+export function assertValidRegion(entry: CatalogSurvey, region: string | null | undefined): void {
+  if (region === null || region === undefined || entry.regions.has(region)) return;
+  const declared = entry.regions.size === 0 ? 'it declares none' : `declared: ${[...entry.regions].join(', ')}`;
+  throw new TallyError('TALLY_ERR_INVALID_ANSWER', `region ${region} is not a region of survey ${entry.survey.id} (${declared})`);
+}
+
 /** `answers`: question id → option ids (the route schema already checked shapes, sizes and uniqueness). */
 export function assertValidAnswers(entry: CatalogSurvey, answers: Record<string, string[]>): void {
   for (const questionId in answers) {

@@ -234,3 +234,18 @@ test('admin endpoints: 401 without a valid admin token, 403 with a voter token',
   assert.equal(check.json().status, 'draft');
   assert.equal(check.json().title, 'Elections Survey');
 });
+
+test('regions are declared per survey: returned, editable while a draft, capped and validated', async () => {
+  const created = await h.admin({ method: 'POST', url: '/v1/internal/surveys', payload: sampleSurvey({ regions: ['EU', 'US', '__proto__'] }) });
+  assert.equal(created.statusCode, 201, created.body);
+  assert.deepEqual(created.json().regions, ['EU', 'US', '__proto__']);
+  const edited = await h.admin({ method: 'PUT', url: `/v1/internal/surveys/${created.json().id}`, payload: { regions: ['APAC'] } });
+  assert.deepEqual(edited.json().regions, ['APAC']);
+  const none = await h.admin({ method: 'POST', url: '/v1/internal/surveys', payload: sampleSurvey({ regions: undefined }) });
+  assert.deepEqual(none.json().regions, []);
+  for (const regions of [Array.from({ length: 101 }, (_, i) => `r${i}`), ['EU', 'EU'], ['no spaces'], ['x'.repeat(65)], ['']]) {
+    const refused = await h.admin({ method: 'POST', url: '/v1/internal/surveys', payload: sampleSurvey({ regions }) });
+    assert.equal(refused.statusCode, 400, JSON.stringify(regions).slice(0, 60));
+    assert.equal(refused.json().code, 'TALLY_ERR_VALIDATION');
+  }
+});

@@ -81,6 +81,7 @@ test('every rejection is a 4xx with its stable code', async () => {
   const draft = await createSurvey(h, sampleSurvey(), false);
   const open = await createSurvey(h);
   const finished = await createSurvey(h);
+  const noRegions = await createSurvey(h, sampleSurvey({ regions: undefined }));
   assert.equal((await h.admin({ method: 'PUT', url: `/v1/internal/surveys/${finished.id}/finish` })).statusCode, 200);
   const [q1, q2] = open.questions;
   const ok = { answers: { [q2!.id]: [q2!.options[0]!.id] } };
@@ -90,6 +91,10 @@ test('every rejection is a 4xx with its stable code', async () => {
     ['finished survey', vote(h, finished.id, 'v1', { answers: { [finished.questions[1]!.id]: [finished.questions[1]!.options[0]!.id] } }), 409, 'TALLY_ERR_SURVEY_FINISHED'],
     ['option of another question', vote(h, open.id, 'v1', { answers: { [q2!.id]: [q1!.options[0]!.id] } }), 422, 'TALLY_ERR_INVALID_ANSWER'],
     ['unknown question', vote(h, open.id, 'v1', { answers: { '999999999': [q1!.options[0]!.id] } }), 422, 'TALLY_ERR_INVALID_ANSWER'],
+    ['undeclared region', vote(h, open.id, 'v1', { ...ok, region: 'Atlantis' }), 422, 'TALLY_ERR_INVALID_ANSWER'],
+    ['region __proto__, not declared', vote(h, open.id, 'v1', { ...ok, region: '__proto__' }), 422, 'TALLY_ERR_INVALID_ANSWER'],
+    ['a region where the survey declares none', vote(h, noRegions.id, 'v1', { answers: { [noRegions.questions[1]!.id]: [noRegions.questions[1]!.options[0]!.id] }, region: 'EU' }), 422, 'TALLY_ERR_INVALID_ANSWER'],
+    ['undeclared region, answers API', h.app.inject({ method: 'POST', url: `/v1/surveys/${open.id}/answers`, payload: { question: q2!.id, option: q2!.options[0]!.id, region: 'Atlantis' }, headers: { authorization: `Bearer ${signToken(h.config.secrets.voter, { sub: 'v1', scope: 'vote', exp: Math.floor(Date.now() / 1000) + 60 })}` } }), 422, 'TALLY_ERR_INVALID_ANSWER'],
     ['more than max options', vote(h, open.id, 'v1', { answers: { [q2!.id]: [q2!.options[0]!.id, q2!.options[1]!.id] } }), 422, 'TALLY_ERR_INVALID_ANSWER'],
     ['repeated option', vote(h, open.id, 'v1', { answers: { [q1!.id]: [q1!.options[0]!.id, q1!.options[0]!.id] } }), 400, 'TALLY_ERR_VALIDATION'],
     ['unknown field', vote(h, open.id, 'v1', { ...ok, voterId: 'mallory' }), 400, 'TALLY_ERR_VALIDATION'],

@@ -68,6 +68,7 @@ export async function startHarness(name: string, options: HarnessOptions = {}): 
 
 export const sampleSurvey = (overrides: Record<string, unknown> = {}) => ({
   title: 'Elections Survey',
+  regions: ['EU', 'US'],
   questions: [
     {
       title: 'Who would you vote for president?',
