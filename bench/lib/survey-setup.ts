@@ -25,10 +25,13 @@ async function call(url: string, method: string, token: string, body?: unknown):
   return text ? JSON.parse(text) : undefined;
 }
 
+/** The regions the bench's votes name (ingest and e2e scenarios); every bench survey declares them. */
+export const BENCH_REGIONS: readonly string[] = ['EU', 'NA', 'APAC'];
+
 export async function createSurveys(
   config: TallyConfig,
   ingestPort: number,
-  spec: { count: number; questions: number; options: number; shards?: (index: number) => number; runId: string },
+  spec: { count: number; questions: number; options: number; shards?: (index: number) => number; runId: string; regions?: readonly string[] },
 ): Promise<BenchSurvey[]> {
   const admin = mintToken(config, { kind: 'admin' }, 3600);
   const base = `http://127.0.0.1:${ingestPort}/v1/internal/surveys`;
@@ -37,6 +40,8 @@ export async function createSurveys(
     const created = (await call(base, 'POST', admin, {
       title: `bench ${spec.runId} #${i}`,
       shards: spec.shards?.(i) ?? 1,
+      // Regions are declared per survey (a vote naming another one is refused): the bench's.
+      regions: spec.regions ?? BENCH_REGIONS,
       questions: Array.from({ length: spec.questions }, (_, q) => ({
         title: `question ${q}`,
         min: 1,
