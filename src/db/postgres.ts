@@ -6,8 +6,16 @@ import { appRoleGrants, migrations } from './migrations.js';
 
 export type Pool = pg.Pool;
 
-export function createPool(url: string, max = 10): pg.Pool {
-  return new pg.Pool({ connectionString: url, max, connectionTimeoutMillis: 5000, idleTimeoutMillis: 30_000 });
+/**
+ * A pool whose idle connections may die under it (PostgreSQL restarted, a proxy or firewall cut
+ * them): pg then emits 'error' on the pool, which with no listener would end the process. The dead
+ * connection is already out of the pool and the next query opens a new one; a query that fails is
+ * reported by its caller (503 TALLY_ERR_UNAVAILABLE in ingest).
+ */
+export function createPool(url: string, max = 10, onIdleError: (error: Error) => void = () => undefined): pg.Pool {
+  const pool = new pg.Pool({ connectionString: url, max, connectionTimeoutMillis: 5000, idleTimeoutMillis: 30_000 });
+  pool.on('error', onIdleError);
+  return pool;
 }
 
 const MIGRATION_LOCK = 7_461_001; // pg_advisory_lock key: one migrator at a time

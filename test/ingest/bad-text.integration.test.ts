@@ -2,10 +2,11 @@
 // Every bad input gets a catalogued 4xx (issue 11): a NUL character in any admin text field
 // (PostgreSQL cannot store byte 0x00: it was a 500) and a lone UTF-16 surrogate (it was silently
 // stored as U+FFFD), on POST and PUT, are 400 TALLY_ERR_INVALID_TEXT naming the field; a body that
-// is not valid UTF-8 is 400 TALLY_ERR_BAD_JSON instead of being decoded with U+FFFD.
+// is not valid UTF-8 is 400 TALLY_ERR_BAD_JSON instead of being decoded with U+FFFD. The voter's
+// free text (the `text` of POST /v1/surveys/:id/answers, echoed in the 202) is held to the same rule.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createSurvey, sampleSurvey, startHarness, type Harness } from './support/ingest-harness.js';
+import { createSurvey, sampleSurvey, startHarness, type CreatedSurvey, type Harness } from './support/ingest-harness.js';
 
 let h: Harness;
 
@@ -72,4 +73,20 @@ test('a body that is not valid UTF-8 is 400 TALLY_ERR_BAD_JSON, not decoded with
   assert.equal(response.statusCode, 400, response.body);
   assert.equal(response.json().code, 'TALLY_ERR_BAD_JSON');
   assert.match(response.json().message, /UTF-8/);
+});
+
+test('a NUL character or a lone surrogate in an answer text: 400 TALLY_ERR_INVALID_TEXT naming body/text', async () => {
+  const survey: CreatedSurvey = await createSurvey(h);
+  const question = survey.questions[0]!;
+  for (const [what, text] of BAD_TEXT) {
+    const answer = await h.app.inject({
+      method: 'POST',
+      url: `/v1/surveys/${survey.id}/answers`,
+      headers: { authorization: `Bearer ${h.voterToken('bad-text-voter')}` },
+      payload: { question: question.id, option: question.options[0]!.id, text },
+    });
+    assert.equal(answer.statusCode, 400, `${what}: ${answer.body}`);
+    assert.equal(answer.json().code, 'TALLY_ERR_INVALID_TEXT', what);
+    assert.match(answer.json().message, /body\/text/, what);
+  }
 });

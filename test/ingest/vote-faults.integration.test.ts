@@ -1,8 +1,9 @@
 // Integration: Kafka, registry, PostgreSQL, Redis
 // A voter is never locked out and never misled (issue 11), with the faults injected against the
-// real services: a Redis reply lost on the way back (a TCP proxy in front of the real Redis), and
-// Kafka sends held or failed through the injectable Kafka client (IngestDepsOptions.kafka). Every
-// test here failed on the code before issue 11 (src/ingest/README.md "When something fails").
+// real services: a Redis reply lost on the way back (a TCP proxy in front of the real Redis),
+// PostgreSQL gone between the claim and the record (a TCP proxy in front of the real PostgreSQL),
+// and Kafka sends held or failed through the injectable Kafka client (IngestDepsOptions.kafka).
+// Every test here failed on the code before issue 11 (src/ingest/README.md "When something fails").
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { loadConfig } from '../../src/config.js';
@@ -15,19 +16,32 @@ import { consumeVotes, createSurvey, startHarness, topicRecordCount, vote, type 
 
 const gate = new SendGate();
 let proxy: TcpProxy;
+let pgProxy: TcpProxy;
 let h: Harness;
 
 before(async () => {
-  const redisUrl = new URL(loadConfig({ ...process.env }).redisUrl);
+  const config = loadConfig({ ...process.env });
+  const redisUrl = new URL(config.redisUrl);
   proxy = await startTcpProxy({ host: redisUrl.hostname, port: Number(redisUrl.port || 6379) });
-  const kafka = gatedKafka(createKafka(loadConfig({ ...process.env }), 'ingest', createLogger('test', { logLevel: 'warn' })), gate);
-  h = await startHarness('ingest-faults', { env: { TALLY_REDIS_URL: `redis://127.0.0.1:${proxy.port}` }, kafka });
+  const pgUrl = new URL(config.postgres.url);
+  pgProxy = await startTcpProxy({ host: pgUrl.hostname, port: Number(pgUrl.port || 5432) });
+  pgUrl.hostname = '127.0.0.1';
+  pgUrl.port = String(pgProxy.port);
+  const kafka = gatedKafka(createKafka(config, 'ingest', createLogger('test', { logLevel: 'warn' })), gate);
+  h = await startHarness('ingest-faults', {
+    env: { TALLY_REDIS_URL: `redis://127.0.0.1:${proxy.port}`, TALLY_PG_URL: pgUrl.toString() },
+    kafka,
+    // Surveys stay cached for the whole file: a vote reads its survey before PostgreSQL is cut.
+    app: { catalogTtlMs: 3_600_000 },
+  });
 });
 
 after(async () => {
   gate.open();
+  pgProxy.restore();
   await h.close();
   await proxy.close();
+  await pgProxy.close();
 });
 
 /** The one-vote keys of a survey in Redis (this layout and the one before issue 11), with their values and TTLs. */
@@ -165,4 +179,30 @@ test('an ambiguous failure whose record was not written: the same ballot settles
   assert.deepEqual(replay.json(), settled.json());
   const records = await consumeVotes(h.config, await topicRecordCount(h.config));
   assert.equal(records.filter((r) => r.vote.voteId === settled.json().voteId).length, 1);
+});
+
+test('a claim is released when the step after it fails (PostgreSQL gone while opening an answer session): 503, then the voter answers', async () => {
+  const survey = await createSurvey(h);
+  assert.equal((await vote(h, survey.id, 'warm-up-pg', ballot(survey, 0))).statusCode, 202); // survey in the catalog
+  const question = survey.questions[0]!;
+  const answer = () =>
+    h.app.inject({
+      method: 'POST',
+      url: `/v1/surveys/${survey.id}/answers`,
+      headers: { authorization: `Bearer ${h.voterToken('pg-gone')}` },
+      payload: { question: question.id, option: question.options[1]!.id },
+    });
+  pgProxy.cut(); // the pool's idle connections are closed under it, new ones refused
+  let refused;
+  try {
+    refused = await answer();
+  } finally {
+    pgProxy.restore();
+  }
+  assert.equal(refused.statusCode, 503, refused.body);
+  assert.equal(refused.json().code, 'TALLY_ERR_UNAVAILABLE');
+  assert.equal((await claims(survey.id)).length, 1, 'only the warm-up vote holds a claim: the failed answer released its own');
+  const again = await answer();
+  assert.equal(again.statusCode, 202, again.body);
+  assert.equal(again.json().questionAnswer.option, question.options[1]!.id);
 });

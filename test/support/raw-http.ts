@@ -50,6 +50,8 @@ export function frameworkRefusals(path: (param: string) => string): { name: stri
     { name: 'path parameter over 100 characters', request: `GET ${path('1'.repeat(101))} HTTP/1.1\r\nhost: t\r\n\r\n`, status: 414, code: 'TALLY_ERR_PATH_TOO_LONG' },
     { name: 'oversized header', request: `GET /healthz HTTP/1.1\r\nhost: t\r\nx-big: ${'a'.repeat(20_000)}\r\n\r\n`, status: 431, code: 'TALLY_ERR_HEADERS_TOO_LARGE' },
     { name: 'oversized query', request: `GET /healthz?q=${'a'.repeat(20_000)} HTTP/1.1\r\nhost: t\r\n\r\n`, status: 431, code: 'TALLY_ERR_HEADERS_TOO_LARGE' },
+    { name: 'NUL in a header value', request: 'GET /healthz HTTP/1.1\r\nhost: t\r\nx-note: a\u0000b\r\n\r\n', status: 400, code: 'TALLY_ERR_BAD_REQUEST' },
+    { name: 'space in a header name', request: 'GET /healthz HTTP/1.1\r\nhost: t\r\nx note: a\r\n\r\n', status: 400, code: 'TALLY_ERR_BAD_REQUEST' },
     { name: 'malformed request line', request: 'GARBAGE\r\n\r\n', status: 400, code: 'TALLY_ERR_BAD_REQUEST' },
     { name: 'unknown HTTP version', request: 'GET /healthz HTTP/9.9\r\nhost: t\r\n\r\n', status: 400, code: 'TALLY_ERR_BAD_REQUEST' },
     { name: 'invalid Content-Length', request: 'POST /healthz HTTP/1.1\r\nhost: t\r\ncontent-length: abc\r\n\r\n', status: 400, code: 'TALLY_ERR_BAD_REQUEST' },
