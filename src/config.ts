@@ -65,6 +65,7 @@ const envSchema = z.object({
   TALLY_WORKER_THREADS: positiveInt.default(2),
   TALLY_CHECKPOINT_EVERY: positiveInt.default(10_000),
   TALLY_PARTIALS_CHECK_MS: positiveInt.default(5000),
+  TALLY_SCHEMA_NOT_FOUND_GRACE_MS: z.coerce.number({ message: 'must be a number' }).int('must be an integer').min(0, 'must be >= 0').default(10_000),
 
   TALLY_WINDOW_MS: positiveInt.default(1000),
   TALLY_SSE_MAX_CONNECTIONS: positiveInt.default(18_000),
@@ -101,6 +102,8 @@ export interface TallyConfig {
     minInsyncReplicas?: number;
   };
   registryUrl: string;
+  /** How long the registry must answer 404 for a writer schema id before its records are invalid (docs/counting-rules.md). */
+  schemaNotFoundGraceMs: number;
   postgres: { url: string; adminUrl: string };
   redisUrl: string;
   ports: { ingest: number; broadcast: number; aggregate: number };
@@ -166,6 +169,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): TallyConfig
       ...(env.TALLY_KAFKA_MIN_INSYNC_REPLICAS !== undefined ? { minInsyncReplicas: env.TALLY_KAFKA_MIN_INSYNC_REPLICAS } : {}),
     },
     registryUrl: env.TALLY_REGISTRY_URL,
+    schemaNotFoundGraceMs: env.TALLY_SCHEMA_NOT_FOUND_GRACE_MS,
     postgres: { url: env.TALLY_PG_URL, adminUrl: env.TALLY_PG_ADMIN_URL },
     redisUrl: env.TALLY_REDIS_URL,
     ports: { ingest: env.TALLY_INGEST_PORT, broadcast: env.TALLY_BROADCAST_PORT, aggregate: env.TALLY_AGGREGATE_PORT },

@@ -33,6 +33,8 @@ export async function createRunEnv(options: RunEnvOptions): Promise<RunEnv> {
     TALLY_INGEST_PORT: String(await freePort()),
     TALLY_BROADCAST_PORT: String(await freePort()),
     TALLY_AGGREGATE_PORT: String(await freePort()),
+    // The vote generator's unknown schema id is never registered: a grace would only stall the run.
+    TALLY_SCHEMA_NOT_FOUND_GRACE_MS: '0',
     ...(options.partitions ? { TALLY_VOTES_PARTITIONS: String(options.partitions) } : {}),
     ...(options.workerThreads ? { TALLY_WORKER_THREADS: String(options.workerThreads) } : {}),
     ...options.extra,

@@ -48,6 +48,7 @@ export async function start(config: TallyConfig): Promise<RunningAggregator> {
     dataDir: config.aggregate.dataDir,
     topic,
     registryUrl: config.registryUrl,
+    schemaNotFoundGraceMs: config.schemaNotFoundGraceMs,
     redisUrl: config.redisUrl,
     instance,
     checkpointEvery: config.aggregate.checkpointEvery,

@@ -13,7 +13,7 @@ import type { BatchResult, CheckpointResult, OpenResult, RefreshResult, WorkerSe
 
 const settings = workerData as WorkerSettings;
 const decoder = new VoteDecoder();
-const schemas = new WriterSchemas(settings.registryUrl, decoder);
+const schemas = new WriterSchemas(settings.registryUrl, decoder, settings.schemaNotFoundGraceMs);
 const reader = new RecordReader(decoder, schemas);
 const publisher = new RedisPartialPublisher(settings.redisUrl, settings.topic, settings.instance);
 const processors = new Map<number, PartitionProcessor>();

@@ -26,6 +26,8 @@ export interface WorkerSettings {
   dataDir: string;
   topic: string;
   registryUrl: string;
+  /** TALLY_SCHEMA_NOT_FOUND_GRACE_MS */
+  schemaNotFoundGraceMs: number;
   redisUrl: string;
   /** Who we are, shown by `tally lag` next to each partition. */
   instance: string;

@@ -141,7 +141,7 @@ export async function verify(config: TallyConfig, options: VerifyOptions, logger
     }
 
     // 4. The recount.
-    const schemas = new WriterSchemas(config.registryUrl, topic);
+    const schemas = new WriterSchemas(config.registryUrl, topic, config.schemaNotFoundGraceMs);
     const checks = new Map<number, PartitionCheck>();
     for (const [partition, end] of ends) checks.set(partition, new PartitionCheck(new PartitionRecount(partition, schemas.decoder), end, probesByPartition.get(partition)!));
     const checkpointResults = { checked: 0, matched: 0 };

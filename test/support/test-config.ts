@@ -26,6 +26,8 @@ export function testConfig(name: string, env: Record<string, string> = {}): Tall
     TALLY_AGGREGATE_PORT: '0',
     // start() in a test process must not fork the test runner: one ingest process unless a test asks.
     TALLY_INGEST_PROCESSES: '1',
+    // Tests produce records with schema ids no registry has: a short grace keeps them fast.
+    TALLY_SCHEMA_NOT_FOUND_GRACE_MS: '200',
     ...env,
   });
 }
@@ -44,6 +46,7 @@ export function envOf(config: TallyConfig, overrides: Record<string, string> = {
     TALLY_VOTES_PARTITIONS: String(config.kafka.partitions),
     TALLY_CONSUMER_GROUP: config.kafka.consumerGroup,
     TALLY_REGISTRY_URL: config.registryUrl,
+    TALLY_SCHEMA_NOT_FOUND_GRACE_MS: String(config.schemaNotFoundGraceMs),
     TALLY_PG_URL: config.postgres.url,
     TALLY_PG_ADMIN_URL: config.postgres.adminUrl,
     TALLY_REDIS_URL: config.redisUrl,

@@ -311,7 +311,7 @@ test('a live tally ahead of the log, or missing, or unreadable, fails verify', a
 
 test('`tally verify --json` exits 0 when all matches and 1 on a difference, with a JSON report', async () => {
   const cli = fileURLToPath(new URL('../../src/cli.js', import.meta.url));
-  const env = { ...process.env, TALLY_VOTES_TOPIC: topic, TALLY_LOG_LEVEL: 'warn' };
+  const env = { ...process.env, TALLY_VOTES_TOPIC: topic, TALLY_LOG_LEVEL: 'warn', TALLY_SCHEMA_NOT_FOUND_GRACE_MS: '200' };
   const run = promisify(execFile);
   const clean = await run(process.execPath, [cli, 'verify', '--json', '--partition', '0'], { env });
   assert.equal(JSON.parse(clean.stdout).ok, true);
