@@ -171,7 +171,7 @@ http {
     location ~ ^/v1/surveys/([^/]+)/results/stream$ {
       nchan_subscriber eventsource;
       nchan_channel_id $1;
-      nchan_subscriber_first_message newest;
+      nchan_subscriber_first_message -1;
       nchan_eventsource_event snapshot;
     }
   }
