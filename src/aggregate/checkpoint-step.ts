@@ -1,11 +1,12 @@
 // The checkpoint step of docs/counting-rules.md ("Checkpoints"): a row describing every record
-// since the previous checkpoint (offset range, chain head, digest of the tallies), put into the
+// since the previous checkpoint (offset range, chain head, Merkle root, digest of the tallies), put into the
 // SAME write batch as the state it describes, so the row is durable exactly when that state is.
 // PostgreSQL gets the row only after that write (checkpoint-sink.ts, on the main thread); a row
 // stays pending in the store (c:<offset>) until PostgreSQL confirms it, and is re-inserted at
 // start-up otherwise.
+import { MerkleAccumulator } from '../merkle-tree.js';
 import { talliesDigest } from '../partition-tally.js';
-import { KEY_CHECKPOINT_FROM, checkpointKey, type StoreWriteBatch } from './partition-store.js';
+import { KEY_CHECKPOINT_FROM, KEY_MERKLE, checkpointKey, type StoreWriteBatch } from './partition-store.js';
 import type { PartitionState } from './partition-state.js';
 import type { CheckpointRow } from './worker-messages.js';
 
@@ -27,10 +28,14 @@ export function takeCheckpoint(state: PartitionState, topic: string, partition: 
     records: String(lastOffset - state.checkpointFrom + 1),
     chainHead: state.head.toString('hex'),
     talliesDigest: talliesDigest([...state.surveys].map(([surveyId, tally]) => ({ surveyId, ...tally }))),
+    merkleRoot: state.merkle === null ? null : state.merkle.root().toString('hex'),
   };
   state.checkpointFrom = lastOffset + 1;
+  if (state.merkle === null) state.merkle = new MerkleAccumulator();
+  else state.merkle.clear();
   batch.put(checkpointKey(lastOffset), JSON.stringify(row));
   batch.put(KEY_CHECKPOINT_FROM, String(state.checkpointFrom));
+  batch.put(KEY_MERKLE, state.merkle.serialize());
   return row;
 }
 

@@ -6,7 +6,7 @@
 //     position    skip records below nextOffset; a batch starting above it is a gap (the consumer
 //                 seeks back to nextOffset)
 //     schemas     resolve writer schema ids new to this thread (registry), before anything changes
-//     read        record-reader.ts: chain every record; decode + structural rules → vote or DLQ entry
+//     read        record-reader.ts: chain every record, Merkle leaf of every record; decode + structural rules → vote or DLQ entry
 //     ledger      one lookup for the batch's voters (voter-ledger.ts)
 //     count       apply-votes.ts: applyVote per vote, in offset order, on PartitionState
 //     persist     changed keys + checkpoint step (checkpoint-step.ts) + position → one write batch
@@ -149,10 +149,12 @@ export class PartitionProcessor {
     // read: chain over every record; votes (or DLQ entries) in offset order; the voters to look up
     const { reader } = context;
     let head = state.head;
+    const { merkle } = state;
     const votes: VoteCast[] = [];
     const dlq: DlqRecord[] = [];
     for (let row = first; row < records.rows; row++) {
       head = reader.chain(records, row, head);
+      merkle?.push(reader.leaf(records, row));
       const vote = reader.read(records, row, dlq);
       if (vote === null) continue;
       votes.push(vote);

@@ -9,6 +9,7 @@ import type { CountingState } from './apply-votes.js';
 import {
   KEY_CHECKPOINT_FROM,
   KEY_HEAD,
+  KEY_MERKLE,
   KEY_NEXT,
   KEY_OUTCOMES,
   PREFIX_CHECKPOINT,
@@ -20,6 +21,7 @@ import {
   type PartitionStore,
   type StoreWriteBatch,
 } from './partition-store.js';
+import { MerkleAccumulator } from '../merkle-tree.js';
 import { CHAIN_GENESIS } from './record-reader.js';
 import { VoterLedger } from './voter-ledger.js';
 import type { CheckpointRow, OutcomeCounts } from './worker-messages.js';
@@ -31,6 +33,12 @@ export class PartitionState implements CountingState {
   head: Buffer = CHAIN_GENESIS;
   /** First offset of the next checkpoint. */
   checkpointFrom = 0;
+  /**
+   * The Merkle tree of the records checkpointFrom … nextOffset - 1 (their leaf hashes, folded into
+   * O(log n) subtree roots); null when a store written before merkle roots existed had records
+   * pending: that one checkpoint then has no root.
+   */
+  merkle: MerkleAccumulator | null = new MerkleAccumulator();
   readonly outcomes: OutcomeCounts = { accepted: 0, duplicate: 0, invalid: 0 };
   readonly surveys = new Map<string, SurveyTally>();
   readonly minutes = new Map<string, MinuteBuckets>();
@@ -44,11 +52,13 @@ export class PartitionState implements CountingState {
   /** Everything but the one-vote ledger, which is read batch by batch. */
   static async load(store: PartitionStore): Promise<PartitionState> {
     const state = new PartitionState();
-    const [next, head, outcomes, checkpointFrom] = await store.getMany([KEY_NEXT, KEY_HEAD, KEY_OUTCOMES, KEY_CHECKPOINT_FROM]);
+    const [next, head, outcomes, checkpointFrom, merkle] = await store.getMany([KEY_NEXT, KEY_HEAD, KEY_OUTCOMES, KEY_CHECKPOINT_FROM, KEY_MERKLE]);
     state.nextOffset = next === undefined ? 0 : Number(next);
     state.head = head === undefined ? CHAIN_GENESIS : Buffer.from(head, 'hex');
     if (outcomes !== undefined) Object.assign(state.outcomes, JSON.parse(outcomes) as OutcomeCounts);
     state.checkpointFrom = checkpointFrom === undefined ? 0 : Number(checkpointFrom);
+    if (merkle !== undefined) state.merkle = MerkleAccumulator.parse(merkle);
+    else if (state.nextOffset > state.checkpointFrom) state.merkle = null;
     for (const [key, value] of await store.scan(PREFIX_TALLY)) state.surveys.set(key.slice(PREFIX_TALLY.length), JSON.parse(value) as SurveyTally);
     for (const [key, value] of await store.scan(PREFIX_MINUTE)) {
       const { surveyId, minute } = parseMinuteKey(key);
@@ -113,6 +123,7 @@ export class PartitionState implements CountingState {
     batch.put(KEY_NEXT, String(this.nextOffset));
     batch.put(KEY_HEAD, this.head.toString('hex'));
     batch.put(KEY_OUTCOMES, JSON.stringify(this.outcomes));
+    if (this.merkle !== null) batch.put(KEY_MERKLE, this.merkle.serialize());
   }
 
   bucketsOf(surveyId: string): MinuteBuckets {

@@ -8,6 +8,8 @@
 //   m:head              hash-chain head h(next-1) (hex)        │ written in the same synced
 //   m:outcomes          {accepted, duplicate, invalid} so far  │ batch as the tallies they
 //   m:checkpoint-from   first offset of the next checkpoint    │ describe
+//   m:merkle            Merkle accumulator of the records      │
+//                       since checkpoint-from (merkle-tree.ts) │
 //   c:<offset, 20 dig.> pending checkpoint row (JSON)          ┘
 //   t:<survey>          survey tally JSON {responses, votes, regions, lastCastAt}
 //   w:<survey><minute>  accepted votes in that event-time minute (decimal)
@@ -19,6 +21,7 @@ export const KEY_NEXT = 'm:next';
 export const KEY_HEAD = 'm:head';
 export const KEY_OUTCOMES = 'm:outcomes';
 export const KEY_CHECKPOINT_FROM = 'm:checkpoint-from';
+export const KEY_MERKLE = 'm:merkle';
 export const PREFIX_CHECKPOINT = 'c:';
 export const PREFIX_TALLY = 't:';
 export const PREFIX_MINUTE = 'w:';

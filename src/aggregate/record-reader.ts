@@ -5,6 +5,7 @@
 // batch is read, see `unresolvedSchemaIds`).
 import { hash } from 'node:crypto';
 import { isTallyError } from '../errors.js';
+import { LEAF_PREFIX_BYTES, writeLeafPrefix } from '../merkle-tree.js';
 import type { VoteCast, VoteDecoder } from '../vote-codec.js';
 import { CHAIN_PREFIX_BYTES, type PackedRecords } from './packed-batch.js';
 import { structuralProblem } from './vote-rules.js';
@@ -46,6 +47,18 @@ export class RecordReader {
     head.copy(bytes, prefix);
     bytes.writeUInt32BE(Math.floor(offset / 0x1_0000_0000), prefix + 32);
     bytes.writeUInt32BE(offset >>> 0, prefix + 36);
+    return hash('sha256', bytes.subarray(prefix, valueStart + Math.max(records.valueLength(row), 0)), 'buffer' as 'hex') as unknown as Buffer;
+  }
+
+  /**
+   * The record's Merkle leaf hash SHA-256(0x00 || offset as int64 BE || value), also hashed in
+   * place: the 9 bytes before the value are free scratch (call after `chain`, which uses them).
+   */
+  leaf(records: PackedRecords, row: number): Buffer {
+    const { bytes } = records;
+    const valueStart = records.valueStart(row);
+    const prefix = valueStart - LEAF_PREFIX_BYTES;
+    writeLeafPrefix(bytes, prefix, records.offset(row));
     return hash('sha256', bytes.subarray(prefix, valueStart + Math.max(records.valueLength(row), 0)), 'buffer' as 'hex') as unknown as Buffer;
   }
 

@@ -12,4 +12,6 @@ export interface AuditCheckpoint {
   chainHead: string;
   /** talliesDigest() of the partition's tallies after lastOffset. */
   talliesDigest: string;
+  /** Hex RFC 6962 root over the records firstOffset … lastOffset (docs/counting-rules.md); null on rows older than the column. */
+  merkleRoot: string | null;
 }

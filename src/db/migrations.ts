@@ -89,6 +89,13 @@ export const migrations: Migration[] = [
       ALTER TABLE surveys ADD COLUMN regions text[] NOT NULL DEFAULT '{}';
     `,
   },
+  {
+    version: 5,
+    name: 'audit_checkpoints.merkle_root (RFC 6962 root of the records a checkpoint covers)',
+    // Nullable: rows written before this migration have no root. Adding a column is no UPDATE, so
+    // the append-only triggers stay as they are.
+    sql: `ALTER TABLE audit_checkpoints ADD COLUMN merkle_root text;`,
+  },
 ];
 
 /** Privileges of the application role, re-applied after every migration run. */

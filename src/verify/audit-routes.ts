@@ -22,7 +22,7 @@ const int64String = { type: 'string', pattern: '^[0-9]{1,19}$' } as const;
 
 const checkpointSchema = {
   type: 'object',
-  required: ['id', 'partition', 'firstOffset', 'lastOffset', 'records', 'chainHead', 'talliesDigest', 'createdAt'],
+  required: ['id', 'partition', 'firstOffset', 'lastOffset', 'records', 'chainHead', 'talliesDigest', 'merkleRoot', 'createdAt'],
   properties: {
     id: int64String,
     partition: { type: 'integer' },
@@ -31,6 +31,7 @@ const checkpointSchema = {
     records: int64String,
     chainHead: { type: 'string' },
     talliesDigest: { type: 'string' },
+    merkleRoot: { type: ['string', 'null'], description: 'hex RFC 6962 root of the records firstOffset … lastOffset (docs/counting-rules.md); null on rows older than receipts' },
     createdAt: { type: 'string', format: 'date-time' },
   },
 } as const;

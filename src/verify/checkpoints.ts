@@ -27,6 +27,7 @@ interface CheckpointRow {
   records: string;
   chain_head: string;
   tallies_digest: string;
+  merkle_root: string | null;
   created_at: Date;
 }
 
@@ -48,7 +49,7 @@ export async function listCheckpoints(pool: Pool, query: CheckpointQuery): Promi
     limit = ` LIMIT $${params.length}`;
   }
   const { rows } = await pool.query<CheckpointRow>(
-    `SELECT id, topic, partition, first_offset, last_offset, records, chain_head, tallies_digest, created_at
+    `SELECT id, topic, partition, first_offset, last_offset, records, chain_head, tallies_digest, merkle_root, created_at
        FROM audit_checkpoints WHERE ${where} ORDER BY id${limit}`,
     params,
   );
@@ -61,6 +62,7 @@ export async function listCheckpoints(pool: Pool, query: CheckpointQuery): Promi
     records: row.records,
     chainHead: row.chain_head,
     talliesDigest: row.tallies_digest,
+    merkleRoot: row.merkle_root,
     createdAt: row.created_at.toISOString(),
   }));
 }

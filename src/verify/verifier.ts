@@ -17,6 +17,7 @@ import { createKafka } from '../kafka.js';
 import type { Logger } from '../logger.js';
 import type { OptionCounts, SurveyPartial } from '../partition-tally.js';
 import { listCheckpoints, type Checkpoint } from './checkpoints.js';
+import { MerkleLeaves } from './merkle-leaves.js';
 import { liveDifferences, snapshotOf, type SurveySnapshot } from './live-comparison.js';
 import { livePartialsExist, loadLivePartials, loadStorePositions, type LivePartial } from './live-tallies.js';
 import { readLog } from './log-reader.js';
@@ -68,11 +69,23 @@ class PartitionCheck {
   /** Live partials of surveys of this topic compared here (skipped foreign ones not counted). */
   liveChecked = 0;
 
+  /** Leaf hashes of the records checkpoints still to be checked cover (their merkle_root). */
+  readonly leaves: MerkleLeaves;
+  /** lowestFirst[i]: the lowest first offset of the checkpoints among probes i… (Infinity: none). */
+  private readonly lowestFirst: number[];
+
   constructor(recount: PartitionRecount, end: number, probes: Probe[]) {
     this.recount = recount;
     this.end = end;
     this.probes = probes.sort((a, b) => a.at - b.at);
     this.nextProbeAt = this.probes[0]?.at ?? Infinity;
+    this.lowestFirst = new Array<number>(this.probes.length + 1).fill(Infinity);
+    for (let i = this.probes.length - 1; i >= 0; i--) {
+      const checkpoint = this.probes[i]!.checkpoint;
+      const first = checkpoint !== undefined && checkpoint.merkleRoot !== null ? Number(checkpoint.firstOffset) : Infinity;
+      this.lowestFirst[i] = Math.min(first, this.lowestFirst[i + 1]!);
+    }
+    this.leaves = new MerkleLeaves(this.lowestFirst[0]!);
   }
 
   /** Fires every probe at or below `offset`, in order. */
@@ -80,6 +93,7 @@ class PartitionCheck {
     while (this.nextProbe < this.probes.length && this.probes[this.nextProbe]!.at <= offset) {
       fire(this.probes[this.nextProbe]!, this);
       this.nextProbe += 1;
+      this.leaves.dropBelow(this.lowestFirst[this.nextProbe]!);
     }
     this.nextProbeAt = this.probes[this.nextProbe]?.at ?? Infinity;
   }
@@ -150,7 +164,7 @@ export async function verify(config: TallyConfig, options: VerifyOptions, logger
       if (probe.checkpoint !== undefined) {
         check.checkpointsChecked += 1;
         checkpointResults.checked += 1;
-        const found = checkCheckpoint(probe.checkpoint, check.recount);
+        const found = checkCheckpoint(probe.checkpoint, check.recount, check.leaves);
         if (found.length === 0) checkpointResults.matched += 1;
         differences.push(...found);
       } else if (probe.store !== undefined) {
@@ -177,6 +191,7 @@ export async function verify(config: TallyConfig, options: VerifyOptions, logger
             const offset = Number(message.offset);
             if (offset < recount.nextOffset) continue; // redelivered after a consumer restart
             if (offset >= check.nextProbeAt) check.fireUpTo(offset, fire);
+            check.leaves.add(offset, message.value);
             recount.apply(offset, message.key, message.value);
           }
         },
@@ -285,7 +300,7 @@ function behindStore(at: number, source: string, partials: ReadablePartial[], re
   return found;
 }
 
-function checkCheckpoint(checkpoint: Checkpoint, recount: PartitionRecount): Difference[] {
+function checkCheckpoint(checkpoint: Checkpoint, recount: PartitionRecount, leaves: MerkleLeaves): Difference[] {
   const base = { partition: checkpoint.partition, offset: checkpoint.lastOffset, checkpointId: checkpoint.id };
   const found: Difference[] = [];
   const head = recount.chainHeadHex();
@@ -301,6 +316,18 @@ function checkCheckpoint(checkpoint: Checkpoint, recount: PartitionRecount): Dif
       stored: checkpoint.talliesDigest,
       detail: `tallies digest differs: recount ${digest}, checkpoint ${checkpoint.talliesDigest} (the counts it describes are not the recounted ones)`,
     });
+  }
+  if (checkpoint.merkleRoot !== null) {
+    const root = leaves.root(Number(checkpoint.firstOffset), Number(checkpoint.lastOffset))?.toString('hex') ?? 'none (no record in its range)';
+    if (checkpoint.merkleRoot !== root) {
+      found.push({
+        ...base,
+        kind: 'checkpoint-merkle-root',
+        recount: root,
+        stored: checkpoint.merkleRoot,
+        detail: `Merkle root differs: recount ${root}, checkpoint ${checkpoint.merkleRoot} (receipts proven against it prove nothing)`,
+      });
+    }
   }
   const span = BigInt(checkpoint.lastOffset) - BigInt(checkpoint.firstOffset) + 1n;
   if (span < 1n || BigInt(checkpoint.records) !== span) {

@@ -5,6 +5,7 @@ import type { OutcomeCounts } from './partition-recount.js';
 export type DifferenceKind =
   | 'checkpoint-chain-head'
   | 'checkpoint-tallies-digest'
+  | 'checkpoint-merkle-root'
   | 'checkpoint-range'
   | 'checkpoint-beyond-log-end'
   | 'live-tally'
