@@ -62,6 +62,17 @@ program
   });
 
 program
+  .command('verify-receipt')
+  .description('Check a vote receipt (file, or - for stdin) with its Merkle proof against the published checkpoints')
+  .argument('<file>', 'the 202 body, its receipt, or a saved proof (JSON); - reads stdin')
+  .option('--url <url>', 'base URL of the public API (default http://127.0.0.1:TALLY_INGEST_PORT)')
+  .option('--json', 'print the result as JSON')
+  .action(async (file: string, options: { url?: string; json?: boolean }) => {
+    const { runVerifyReceipt } = await import('./verify/verify-receipt-command.js');
+    process.exitCode = await runVerifyReceipt(configOrExit(), file, options);
+  });
+
+program
   .command('lag')
   .description('Consumer lag per partition of the votes topic')
   .option('--json', 'print as JSON')

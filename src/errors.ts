@@ -56,6 +56,7 @@ export const errorCatalogue = {
 
   // ---- verify
   TALLY_ERR_VERIFY_MISMATCH: { status: 500, message: 'Recount differs from checkpoints or live tallies', howToSolve: 'Read the verify report: it names the partition and offset of the first difference.' },
+  TALLY_ERR_RECEIPT_PENDING: { status: 404, message: 'No checkpoint covers this record yet', howToSolve: 'Ask again after the Retry-After delay: a checkpoint comes every TALLY_CHECKPOINT_EVERY records of the partition (and when the aggregator stops). An offset that was never written stays pending.' },
   TALLY_ERR_VERIFY_INCOMPLETE: { status: 500, message: 'The log cannot be recounted from its first record', howToSolve: 'Check the topic and partition exist and that no record was deleted (the votes topic needs unlimited retention).' },
 } as const satisfies Record<string, ErrorSpec>;
 

@@ -83,6 +83,7 @@ export async function buildIngestApp(deps: IngestDeps, options: Partial<IngestAp
   const catalog = new SurveyCatalog(store, options.catalogTtlMs ?? DEFAULT_CATALOG_TTL_MS);
   await app.register(surveyRoutes, { store, catalog, redis, requireAdmin: auth.requireAdmin, limitPerIp: limitPerIp.hook() });
   await app.register(voteRoutes, {
+    topic: config.kafka.votesTopic,
     catalog,
     caster: new VoteCaster(claims, encoder, producer, deps.logger),
     claims,

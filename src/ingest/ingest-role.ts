@@ -8,6 +8,9 @@ import type { RunningRole } from '../role.js';
 import { buildIngestApp, type IngestAppOptions } from './ingest-app.js';
 import { startIngestCluster } from './ingest-cluster.js';
 import { auditRoutes } from '../verify/audit-routes.js';
+import { createKafka } from '../kafka.js';
+import { ReceiptProofs } from '../verify/receipt-proofs.js';
+import { receiptRoutes } from '../verify/receipt-routes.js';
 import { closeIngestDeps, ingestDepsConnected, openIngestDeps } from './ingest-deps.js';
 
 /** How long start-up waits for Kafka, the registry and Redis before listening anyway (answering 503 until they come). */
@@ -51,16 +54,18 @@ export async function startIngest(config: TallyConfig, options: IngestStartOptio
 
 /**
  * `tally ingest`: the public API, which also serves the verify role's GET /v1/audit/checkpoints
- * (read-only, its own small pool) so third parties find the chain heads beside the votes API.
+ * and GET /v1/receipts/:partition/:offset (read-only, its own small pool; receipts read the log)
+ * so third parties find the chain heads and voters their proofs beside the votes API.
  * TALLY_INGEST_PROCESSES > 1: a cluster of such processes on one port (ingest-cluster.ts).
  */
 export async function start(config: TallyConfig): Promise<RunningRole> {
   const worker = isClusterWorker('ingest');
   if (!worker && config.ingest.processes > 1) return startIngestCluster(config);
   const auditPool = createPool(config.postgres.url, 2);
+  const logger = createLogger('ingest', config);
   try {
     const ingest = await startIngest(config, {
-      plugins: [auditRoutes(auditPool, config)],
+      plugins: [auditRoutes(auditPool, config), receiptRoutes(new ReceiptProofs(auditPool, createKafka(config, 'receipts', logger), config.kafka.votesTopic, logger))],
       ...(worker ? { metricsView: clusterMetricsView, readinessView: clusterReadinessView } : {}),
     });
     if (worker) reportListening(ingest.port);

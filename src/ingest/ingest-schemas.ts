@@ -2,6 +2,7 @@
 // coerceTypes off, so unknown fields and wrong types are 400 TALLY_ERR_VALIDATION, never silently
 // dropped or converted). Sizes are capped here; the body size is capped by TALLY_BODY_LIMIT_BYTES.
 import { TEXT_FORMAT } from '../role-server.js';
+import { voteReceiptSchema } from './vote-receipt.js';
 
 const id = { type: 'string', pattern: '^[1-9][0-9]{0,17}$' } as const;
 /** Free text: no NUL (PostgreSQL cannot store it), no unpaired surrogate (400 TALLY_ERR_INVALID_TEXT). */
@@ -103,13 +104,14 @@ export const voteBody = {
 /** 202 of POST /v1/surveys/:id/votes (documentation: the route sends the body it serialized once, vote-routes.ts). */
 export const voteAccepted = {
   type: 'object',
-  required: ['voteId', 'surveyId', 'partition', 'offset', 'alreadyAnswered'],
+  required: ['voteId', 'surveyId', 'partition', 'offset', 'alreadyAnswered', 'receipt'],
   properties: {
     voteId: { type: 'string', format: 'uuid' },
     surveyId: id,
     partition: { type: 'integer', minimum: 0 },
     offset: { type: 'string', pattern: '^[0-9]+$', description: 'Kafka offset (int64 as a decimal string)' },
     alreadyAnswered: { type: 'array', items: id, description: 'questions this voter had answered before: the first answers count' },
+    receipt: voteReceiptSchema,
   },
 } as const;
 

@@ -1,6 +1,6 @@
 // Vote submission (voter token). Two forms, one event type and one set of one-vote rules:
 //
-//   POST /v1/surveys/:id/votes                       { answers: { q: [o, …] }, region? } → 202 { voteId, surveyId, partition, offset, alreadyAnswered }
+//   POST /v1/surveys/:id/votes                       { answers: { q: [o, …] }, region? } → 202 { voteId, surveyId, partition, offset, alreadyAnswered, receipt }
 //   POST /v1/surveys/:id/answers                     { question, option, text?, surveyAnswerId? } → 202 (one VoteCast with one question)
 //   PUT  /v1/surveys/:id/answers/:answerId/finish    → 200 session
 //
@@ -16,8 +16,11 @@ import type { CatalogSurvey, SurveyCatalog } from './survey-catalog.js';
 import { voteIdFor, type CastAnswer, type CastVote, type VoteCaster } from './vote-caster.js';
 import type { VoteClaims } from './vote-claims.js';
 import { assertOpenForVotes, assertValidAnswers, assertValidRegion } from './vote-validation.js';
+import { voteReceipt, type VoteReceipt } from './vote-receipt.js';
 
 export interface VoteRoutesOptions {
+  /** The votes topic, named in every receipt. */
+  topic: string;
   catalog: SurveyCatalog;
   caster: VoteCaster;
   claims: VoteClaims;
@@ -64,18 +67,19 @@ export interface VoteAccepted {
   partition: number;
   offset: string;
   alreadyAnswered: string[];
+  receipt: VoteReceipt;
 }
 
 /**
  * The 202 of POST /v1/surveys/:id/votes: the one place its body is built (a field added here
  * belongs in ingest-schemas.ts `voteAccepted` too). `cast.value` holds the exact bytes produced.
  */
-export function voteAcceptedBody(surveyId: string, cast: CastVote): VoteAccepted {
-  return { voteId: cast.voteId, surveyId, partition: cast.partition, offset: cast.offset, alreadyAnswered: cast.alreadyAnswered };
+export function voteAcceptedBody(topic: string, surveyId: string, cast: CastVote): VoteAccepted {
+  return { voteId: cast.voteId, surveyId, partition: cast.partition, offset: cast.offset, alreadyAnswered: cast.alreadyAnswered, receipt: voteReceipt(topic, cast) };
 }
 
 export const voteRoutes: FastifyPluginAsync<VoteRoutesOptions> = async (app, options) => {
-  const { catalog, caster, claims, sessions, metrics } = options;
+  const { topic, catalog, caster, claims, sessions, metrics } = options;
   const voterRoute = { onRequest: [options.limitPerIp, options.requireVoter] };
   const outcomes = {
     accepted: metrics.votes.labels('accepted'),
@@ -132,7 +136,7 @@ export const voteRoutes: FastifyPluginAsync<VoteRoutesOptions> = async (app, opt
         const surveyId = survey.survey.id;
         return caster.cast(
           { survey, voter, answers, region: request.body.region ?? null, voteId: voteIdFor(surveyId, voter, key), idempotencyKey: key },
-          { respond: (cast) => voteAcceptedBody(surveyId, cast) },
+          { respond: (cast) => voteAcceptedBody(topic, surveyId, cast) },
         );
       }),
   );
@@ -166,6 +170,7 @@ export const voteRoutes: FastifyPluginAsync<VoteRoutesOptions> = async (app, opt
                 text: body.text ?? '',
                 partition: cast.partition,
                 offset: cast.offset,
+                receipt: voteReceipt(topic, cast),
               };
               return first ? { surveyAnswer: session, questionAnswer } : questionAnswer;
             },

@@ -53,7 +53,11 @@ export async function listCheckpoints(pool: Pool, query: CheckpointQuery): Promi
        FROM audit_checkpoints WHERE ${where} ORDER BY id${limit}`,
     params,
   );
-  return rows.map((row) => ({
+  return rows.map(toCheckpoint);
+}
+
+function toCheckpoint(row: CheckpointRow): Checkpoint {
+  return {
     id: row.id,
     topic: row.topic,
     partition: row.partition,
@@ -64,5 +68,20 @@ export async function listCheckpoints(pool: Pool, query: CheckpointQuery): Promi
     talliesDigest: row.tallies_digest,
     merkleRoot: row.merkle_root,
     createdAt: row.created_at.toISOString(),
-  }));
+  };
+}
+
+/**
+ * The first checkpoint (by last offset) of `partition` whose range holds `offset` and that has a
+ * Merkle root; null when none covers it yet. Uses the (topic, partition, last_offset) index.
+ */
+export async function findCheckpointCovering(pool: Pool, topic: string, partition: number, offset: string): Promise<Checkpoint | null> {
+  const { rows } = await pool.query<CheckpointRow>(
+    `SELECT id, topic, partition, first_offset, last_offset, records, chain_head, tallies_digest, merkle_root, created_at
+       FROM audit_checkpoints
+      WHERE topic = $1 AND partition = $2 AND last_offset >= $3 AND first_offset <= $3 AND merkle_root IS NOT NULL
+      ORDER BY last_offset, id LIMIT 1`,
+    [topic, partition, offset],
+  );
+  return rows.length === 0 ? null : toCheckpoint(rows[0]!);
 }

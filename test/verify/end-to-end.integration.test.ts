@@ -128,6 +128,28 @@ test('a checkpoint row tampered with by the table owner makes verify fail, namin
   }
 });
 
+test("a checkpoint's merkle_root altered by the table owner makes verify fail, naming it and the recounted root", async () => {
+  const { rows } = await pool.query<{ id: string; partition: number; last_offset: string; merkle_root: string }>(
+    'SELECT id, partition, last_offset, merkle_root FROM audit_checkpoints WHERE topic = $1 AND merkle_root IS NOT NULL ORDER BY id LIMIT 1 OFFSET 1',
+    [config.kafka.votesTopic],
+  );
+  const row = rows[0]!;
+  const forged = `${row.merkle_root.startsWith('0') ? '1' : '0'}${row.merkle_root.slice(1)}`;
+  await tamperCheckpoint(config.postgres.adminUrl, row.id, 'merkle_root', forged);
+  try {
+    const { code, report } = await runVerifyCli();
+    assert.equal(code, 1);
+    assert.equal(report.differenceCount, 1);
+    const [difference] = report.differences;
+    assert.deepEqual(
+      { kind: difference!.kind, checkpointId: difference!.checkpointId, partition: difference!.partition, offset: difference!.offset, stored: difference!.stored, recount: difference!.recount },
+      { kind: 'checkpoint-merkle-root', checkpointId: row.id, partition: row.partition, offset: row.last_offset, stored: forged, recount: row.merkle_root },
+    );
+  } finally {
+    await tamperCheckpoint(config.postgres.adminUrl, row.id, 'merkle_root', row.merkle_root);
+  }
+});
+
 test('a live tally modified in Redis makes verify fail, naming the survey, partition and count', async () => {
   const key = surveyHashKey(surveyIds[0]!);
   const fields = await redis.hgetall(key);

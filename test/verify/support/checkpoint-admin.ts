@@ -21,7 +21,7 @@ async function asOwnerWithoutTriggers(adminUrl: string, sql: string, params: unk
   }
 }
 
-export function tamperCheckpoint(adminUrl: string, id: string, column: 'chain_head' | 'tallies_digest', value: string): Promise<number> {
+export function tamperCheckpoint(adminUrl: string, id: string, column: 'chain_head' | 'tallies_digest' | 'merkle_root', value: string): Promise<number> {
   return asOwnerWithoutTriggers(adminUrl, `UPDATE audit_checkpoints SET ${column} = $2 WHERE id = $1`, [id, value]);
 }
 
