@@ -19,6 +19,8 @@ const RESTART_DELAY_MS = 1000;
 const STOP_TIMEOUT_MS = 15_000;
 /** A worker that does not answer a readiness probe within this counts as not ready. */
 const PROBE_TIMEOUT_MS = 2000;
+/** A worker's /readyz or /metrics question to the primary fails after this (the probe's time and room to spare). */
+const ASK_PRIMARY_TIMEOUT_MS = PROBE_TIMEOUT_MS + 3000;
 
 type ClusterMessage =
   | { type: 'tally:listening'; port: number }
@@ -171,11 +173,24 @@ export function reportListening(port: number): void {
 }
 
 /** Asks the primary over IPC; answers come back by request id. */
+/**
+ * A worker's question to the primary. The answer can be lost (a worker dies while the primary
+ * gathers the cluster's reports, the IPC channel closes), and /readyz or /metrics must then answer
+ * rather than hang: the question fails after ASK_PRIMARY_TIMEOUT_MS.
+ */
 function askPrimary<T>(type: 'tally:metrics-request' | 'tally:readiness-request', pending: Map<number, (value: T | Error) => void>, counter: { next: number }): Promise<T> {
   const requestId = counter.next++;
   return new Promise<T>((resolve, reject) => {
-    pending.set(requestId, (value) => (value instanceof Error ? reject(value) : resolve(value)));
-    process.send?.({ type, requestId } satisfies ClusterMessage);
+    const timer = setTimeout(() => {
+      pending.delete(requestId);
+      reject(new Error(`the cluster primary did not answer ${type} within ${ASK_PRIMARY_TIMEOUT_MS} ms`));
+    }, ASK_PRIMARY_TIMEOUT_MS);
+    pending.set(requestId, (value) => {
+      clearTimeout(timer);
+      if (value instanceof Error) reject(value);
+      else resolve(value);
+    });
+    if (process.send?.({ type, requestId } satisfies ClusterMessage) === false) pending.get(requestId)?.(new Error('the IPC channel to the cluster primary is closed'));
   });
 }
 
@@ -218,7 +233,8 @@ export function clusterReadinessView(local: ReadinessProbe): ReadinessProbe {
       settle?.(message.report);
     }
   });
-  return () => askPrimary<ReadinessReport>('tally:readiness-request', pending, counter);
+  // No answer from the primary is an unready cluster (503), not a hanging or failing /readyz.
+  return () => askPrimary<ReadinessReport>('tally:readiness-request', pending, counter).catch((): ReadinessReport => ({ status: 'unready', checks: { cluster: 'down' } }));
 }
 
 /** One report for the cluster: a check is up only where it is up in every worker that answered. */

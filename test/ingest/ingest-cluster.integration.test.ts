@@ -38,6 +38,8 @@ function request(method: string, path: string, token: string, body?: unknown): P
         res.on('end', () => resolve({ status: res.statusCode ?? 0, json: text ? (JSON.parse(text) as Record<string, unknown>) : {} }));
       },
     );
+    // A connection the primary handed to a worker that is being killed may never be answered.
+    req.setTimeout(5000, () => req.destroy(new Error(`${method} ${path}: no answer within 5 s`)));
     req.on('error', reject);
     req.end(payload);
   });
@@ -115,13 +117,13 @@ test('a worker that dies makes /readyz unready until it is replaced', async () =
     const r = await request('GET', '/readyz', '');
     seen(r);
     return r.status === 503 ? r.json : undefined;
-  }, { timeoutMs: 30_000, what: '/readyz to notice the missing worker', intervalMs: 10 });
+  }, { timeoutMs: 30_000, what: '/readyz to notice the missing worker', intervalMs: 10, retryOnError: true });
   assert.equal((unready.processes as { answered: number }).answered, 1);
   await waitFor(async (seen) => {
     const r = await request('GET', '/readyz', '');
     seen(r);
     return r.status === 200;
-  }, { timeoutMs: 60_000, what: 'the replaced worker to be ready (/readyz 200)' });
+  }, { timeoutMs: 60_000, what: 'the replaced worker to be ready (/readyz 200)', retryOnError: true });
   assert.equal(workerPids().length, 2);
   assert.ok(!workerPids().includes(victim!));
 });

@@ -41,6 +41,26 @@ test('a throwing probe ends the wait at once, unless retryOnError', async () => 
   );
 });
 
+test('a probe that never settles ends the wait at the deadline, with what it saw', async () => {
+  let calls = 0;
+  await assert.rejects(
+    waitFor(
+      (seen) => {
+        calls += 1;
+        seen('asked /readyz');
+        return calls === 1 ? false : new Promise<never>(() => undefined);
+      },
+      { timeoutMs: 50, what: 'a hanging request', intervalMs: 1 },
+    ),
+    (error: Error) => {
+      assert.ok(error instanceof WaitTimeout);
+      assert.match(error.message, /^timed out after 50 ms waiting for a hanging request; last seen: asked \/readyz$/);
+      return true;
+    },
+  );
+  assert.equal(calls, 2);
+});
+
 test('within: the promise, or a timeout naming what it waited for (evaluated at the timeout)', async () => {
   assert.equal(await within(Promise.resolve(7), { timeoutMs: 1000, what: 'seven' }), 7);
   let got = 0;

@@ -42,9 +42,11 @@ export async function waitFor<T>(
   };
   for (;;) {
     try {
-      const value = await probe(seen);
+      // A probe that never settles (a request to a dying process) must not outlive the deadline.
+      const value = await within(Promise.resolve(probe(seen)), { timeoutMs: Math.max(1, deadline - Date.now()), what });
       if (value !== undefined && value !== null && value !== false) return value;
     } catch (error) {
+      if (error instanceof WaitTimeout) throw new WaitTimeout(what, timeoutMs, lastSeen);
       if (!retryOnError) throw error;
       lastSeen = (error as Error).message;
     }
