@@ -112,6 +112,7 @@ export async function runCrashDrill(options: CrashDrillOptions): Promise<CrashDr
   let kills = 0;
   let secondInstanceRan = false;
   try {
+    let startedAt = await statusOffsets(redis, topic);
     await primary.start();
     say(`aggregator started (pid ${primary.pid}); producing ${options.votes} votes at ${options.ratePerSecond}/s`);
 
@@ -142,13 +143,14 @@ export async function runCrashDrill(options: CrashDrillOptions): Promise<CrashDr
       const random = new Prng(options.seed ?? 7);
       while (options.kills > 0 && (producing || kills < options.kills)) {
         // Kill while it works: once this process has made a durable write, at a random moment.
-        await waitForWriter(redis, topic, primary.pid!, 30_000);
+        await waitForWriter(redis, topic, primary.pid!, startedAt, 30_000);
         await sleep(random.next() * 1500);
         if (!primary.running) continue;
         await primary.crash();
         kills++;
         say(`kill -9 #${kills} at ${generator.produced} produced votes`);
         await sleep(random.next() * 300);
+        startedAt = await statusOffsets(redis, topic);
         await primary.start();
       }
     })();
@@ -216,10 +218,25 @@ export async function runCrashDrill(options: CrashDrillOptions): Promise<CrashDr
  * Waits until the process `pid` has written at least one batch (its name in a partition status), at
  * most `timeoutMs`: a process with nothing left to write (the stream is over) is killed anyway.
  */
-async function waitForWriter(redis: Redis, topic: string, pid: number, timeoutMs: number): Promise<void> {
+/** Partition → (next offset, writer) from the aggregator's status hash. */
+async function statusOffsets(redis: Redis, topic: string): Promise<Map<number, PartitionStatus>> {
+  const statuses = await redis.hgetall(partitionStatusKey(topic));
+  return new Map(Object.entries(statuses).map(([partition, json]) => [Number(partition), JSON.parse(json) as PartitionStatus]));
+}
+
+/**
+ * Waits until aggregator `pid` has counted records: a status it wrote whose next offset is past the
+ * one before it started. (Its own status alone is not enough: opening a partition republishes the
+ * partials and the status at the stored offset, before any batch, and kills right after open made
+ * degenerate drills where every record was counted in one batch after the last kill.)
+ */
+async function waitForWriter(redis: Redis, topic: string, pid: number, before: Map<number, PartitionStatus>, timeoutMs: number): Promise<void> {
   await waitFor(
-    async () => Object.values(await redis.hgetall(partitionStatusKey(topic))).some((json) => (JSON.parse(json) as PartitionStatus).instance.endsWith(`:${pid}`)),
-    { timeoutMs, what: `a batch written by aggregator pid ${pid}` },
+    async () =>
+      [...(await statusOffsets(redis, topic))].some(
+        ([partition, status]) => status.instance.endsWith(`:${pid}`) && Number(status.nextOffset) > Number(before.get(partition)?.nextOffset ?? 0),
+      ),
+    { timeoutMs, what: `a batch counted by aggregator pid ${pid}` },
   ).catch((error: unknown) => {
     if (!(error instanceof WaitTimeout)) throw error;
   });
