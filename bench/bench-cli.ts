@@ -115,9 +115,33 @@ program
     process.exitCode = await runE2e({ ...options, results: resultsDir() });
   });
 
+program
+  .command('chaos')
+  .description('votes over HTTP through ingest, aggregate and broadcast while a fault schedule hits every dependency (kill -9 aggregator ×N, a broker with --brokers 3, Redis and PostgreSQL restarts, registry SIGSTOP, a broadcaster process); per fault: time until served again, 503s, max lag; at the end results JSON, SSE and `tally verify` must equal the counts the 202 answers imply (exit 1 on any difference)')
+  .option('--brokers <n>', '1 = the stack\'s broker on 9092, 3 = the 3-node cluster (`npm run stack -- up --brokers 3`, started if needed)', integer(1, 3), 1)
+  .option('--rate <n>', 'new ballots per second (each retried until it has a definitive answer)', integer(1, 10_000), 100)
+  .option('--surveys <n>', 'surveys', integer(1, 100), 3)
+  .option('--partitions <n>', 'partitions of the votes topic', integer(1, 256), 6)
+  .option('--workers <n>', 'aggregator worker threads', integer(1, 64), 1)
+  .option('--aggregator-kills <n>', 'kill -9 of the aggregator in the schedule', integer(0, 100), 3)
+  .option('--warmup <s>', 'seconds of load before the first fault', integer(0, 3600), 10)
+  .option('--gap <s>', 'seconds between a fault served again and the next fault', integer(0, 3600), 5)
+  .option('--tail <s>', 'seconds of load after the last fault', integer(0, 3600), 5)
+  .option('--broker-down <s>', 'seconds a killed broker stays down', integer(0, 3600), 10)
+  .option('--registry-stop <s>', 'seconds the schema registry stays SIGSTOPped', integer(1, 600), 10)
+  .option('--served-timeout <s>', 'a fault not served again within this fails the run', integer(5, 3600), 90)
+  .option('--seed <n>', 'PRNG seed', integer(0, 2 ** 32 - 1), 1)
+  .option('--keep', 'keep the topics, group and surveys after the run', false)
+  .action(async (options) => {
+    if (options.brokers === 2) program.error('--brokers must be 1 or 3');
+    await holdMachineLock();
+    const { runChaos } = await import('./chaos/chaos-scenario.js');
+    process.exitCode = await runChaos({ ...options, results: resultsDir() });
+  });
+
 program.addHelpText(
   'after',
-  '\nExamples:\n  npm run bench -- ingest --concurrency 64 --duration 30\n  npm run bench -- ingest --rate 5000 --no-peer\n  npm run bench -- aggregate --votes 1000000\n  npm run bench -- aggregate --preload --rate 0\n  npm run bench -- fanout --clients 10000,50000,250000\n  npm run bench -- e2e --clients 10000 --rate 500\n  npm run bench -- <scenario> --help',
+  '\nExamples:\n  npm run bench -- ingest --concurrency 64 --duration 30\n  npm run bench -- ingest --rate 5000 --no-peer\n  npm run bench -- aggregate --votes 1000000\n  npm run bench -- aggregate --preload --rate 0\n  npm run bench -- fanout --clients 10000,50000,250000\n  npm run bench -- e2e --clients 10000 --rate 500\n  npm run bench -- chaos --brokers 3\n  npm run bench -- <scenario> --help',
 );
 
 await program.parseAsync(process.argv);

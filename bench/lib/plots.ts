@@ -71,6 +71,61 @@ export function groupedBarPlot(name: string, title: string, rows: Row[], x: { fi
   };
 }
 
+/** A marked interval on a timeline: from `start` to `end` (x units), labelled. */
+export interface TimelineMark {
+  label: string;
+  start: number;
+  end: number;
+}
+
+/**
+ * Lines over time, one per `series`, each in its own panel (own y scale), with the marked
+ * intervals (faults, phases) shaded across every panel and labelled in the first.
+ */
+export function timelinePlot(name: string, title: string, rows: Row[], x: { field: string; title: string }, y: { field: string }, series: string, marks: TimelineMark[]): Plot {
+  const seriesNames = [...new Set(rows.map((row) => String(row[series])))];
+  const panel = (seriesName: string, first: boolean) => ({
+    width: 720,
+    height: 120,
+    title: seriesName,
+    layer: [
+      {
+        data: { values: marks },
+        mark: { type: 'rect', opacity: 0.18, color: '#d62728' },
+        encoding: { x: { field: 'start', type: 'quantitative' }, x2: { field: 'end' } },
+      },
+      ...(first
+        ? [
+            {
+              data: { values: marks },
+              mark: { type: 'text', angle: 270, align: 'right', baseline: 'bottom', dy: -2, fontSize: 9, y: 0 },
+              encoding: { x: { field: 'start', type: 'quantitative' }, text: { field: 'label' } },
+            },
+          ]
+        : []),
+      {
+        data: { values: rows.filter((row) => String(row[series]) === seriesName) },
+        mark: { type: 'line', interpolate: 'step-after' },
+        encoding: {
+          x: { field: x.field, type: 'quantitative', title: x.title },
+          y: { field: y.field, type: 'quantitative', title: seriesName },
+        },
+      },
+    ],
+  });
+  return {
+    name,
+    title,
+    spec: {
+      $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
+      title,
+      background: 'white',
+      vconcat: seriesNames.map((seriesName, i) => panel(seriesName, i === 0)),
+      resolve: { scale: { x: 'shared' } },
+    } as unknown as vegaLite.TopLevelSpec,
+  };
+}
+
 /** -log10(1 - p): 1 = p90, 2 = p99, 3 = p99.9; the usual way to show a latency tail. */
 const NINES = [0, 50, 90, 99, 99.9, 99.99, 99.999];
 

@@ -43,7 +43,7 @@ export async function start(config: TallyConfig): Promise<RunningAggregator> {
   await consumer.connect();
 
   const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 2, lazyConnect: false });
-  const pg = createPool(config.postgres.url, 4);
+  const pg = createPool(config.postgres.url, 4, logger);
   const slots = new WorkerSlots(config.aggregate.workerThreads, {
     dataDir: config.aggregate.dataDir,
     topic,

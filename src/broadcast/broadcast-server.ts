@@ -54,7 +54,7 @@ export async function startBroadcastServer(config: TallyConfig, options: Broadca
   const registry = createMetricsRegistry('broadcast');
   const settings = config.broadcast;
 
-  const pool = createPool(config.postgres.url, 2);
+  const pool = createPool(config.postgres.url, 2, logger);
   const board = new ResultsBoard();
   const feed = new PartialFeed(config.redisUrl, logger, (surveyId) => board.markChanged(surveyId));
   const catalog = new SurveyCatalog(pool, logger, (surveyId) => board.markChanged(surveyId));
