@@ -131,12 +131,14 @@ program
   .option('--registry-stop <s>', 'seconds the schema registry stays SIGSTOPped', integer(1, 600), 10)
   .option('--served-timeout <s>', 'a fault not served again within this fails the run', integer(5, 3600), 90)
   .option('--seed <n>', 'PRNG seed', integer(0, 2 ** 32 - 1), 1)
+  .option('--session-timeout <ms>', 'the aggregator\'s consumer session (TALLY_AGGREGATE_SESSION_TIMEOUT_MS; the 3-node cluster allows ≥ 1000, the single broker ≥ 6000)', integer(1000, 300_000))
+  .option('--no-prometheus', 'do not run a Prometheus with ops/prometheus/tally-alerts.yml beside the run')
   .option('--keep', 'keep the topics, group and surveys after the run', false)
   .action(async (options) => {
     if (options.brokers === 2) program.error('--brokers must be 1 or 3');
     await holdMachineLock();
     const { runChaos } = await import('./chaos/chaos-scenario.js');
-    process.exitCode = await runChaos({ ...options, results: resultsDir() });
+    process.exitCode = await runChaos({ ...options, sessionTimeoutMs: options.sessionTimeout, results: resultsDir() });
   });
 
 program.addHelpText(

@@ -66,6 +66,8 @@ const envSchema = z.object({
   TALLY_CHECKPOINT_EVERY: positiveInt.default(10_000),
   TALLY_PARTIALS_CHECK_MS: positiveInt.default(5000),
   TALLY_SCHEMA_NOT_FOUND_GRACE_MS: z.coerce.number({ message: 'must be a number' }).int('must be an integer').min(0, 'must be >= 0').default(10_000),
+  // The broker refuses a session timeout below its group.min.session.timeout.ms (6000 by default).
+  TALLY_AGGREGATE_SESSION_TIMEOUT_MS: positiveInt.min(1000, 'must be ≥ 1000').default(6000),
 
   TALLY_WINDOW_MS: positiveInt.default(1000),
   TALLY_SSE_MAX_CONNECTIONS: positiveInt.default(18_000),
@@ -114,6 +116,8 @@ export interface TallyConfig {
     checkpointEvery: number;
     /** How often each owned partition compares its Redis status with its store (and republishes). */
     partialsCheckMs: number;
+    /** The aggregator's consumer session: how long a killed member's partitions wait (consumer-settings.ts). */
+    sessionTimeoutMs: number;
   };
   broadcast: {
     windowMs: number;
@@ -179,6 +183,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): TallyConfig
       workerThreads: env.TALLY_WORKER_THREADS,
       checkpointEvery: env.TALLY_CHECKPOINT_EVERY,
       partialsCheckMs: env.TALLY_PARTIALS_CHECK_MS,
+      sessionTimeoutMs: env.TALLY_AGGREGATE_SESSION_TIMEOUT_MS,
     },
     broadcast: {
       windowMs: env.TALLY_WINDOW_MS,

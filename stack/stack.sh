@@ -228,6 +228,9 @@ transaction.state.log.min.isr=2
 share.coordinator.state.topic.replication.factor=3
 share.coordinator.state.topic.min.isr=2
 group.initial.rebalance.delay.ms=0
+# Lets a consumer ask for a session below the 6 s default (TALLY_AGGREGATE_SESSION_TIMEOUT_MS):
+# how fast a killed aggregator's partitions are handed over (bench chaos measures it).
+group.min.session.timeout.ms=1000
 log.retention.hours=-1
 message.max.bytes=10485760
 EOF

@@ -23,6 +23,7 @@ import { BallotLoad, type AcceptedBallot } from './ballot-load.js';
 import { differences, firstSseSnapshot, recountedCounts, resultsJson, resultsJsonDifferences, runVerify } from './count-checks.js';
 import { brokerAction, childPids, faultSchedule, listenerPid, pauseProcess, threeBrokersUp, type FaultKind } from './fault-actions.js';
 import { OwnPostgres, OwnRedis } from './own-services.js';
+import { AlertWatch } from './alert-watch.js';
 
 export const THREE_BROKERS = '127.0.0.1:19092,127.0.0.1:19094,127.0.0.1:19096';
 
@@ -43,6 +44,10 @@ export interface ChaosOptions {
   /** a fault not served again within this many seconds fails the run */
   servedTimeout: number;
   seed: number;
+  /** the aggregator's consumer session (TALLY_AGGREGATE_SESSION_TIMEOUT_MS); undefined = its default */
+  sessionTimeoutMs?: number;
+  /** run a real Prometheus with ops/prometheus/tally-alerts.yml beside the run (if installed) */
+  prometheus: boolean;
   keep: boolean;
   results?: string;
 }
@@ -86,6 +91,7 @@ export async function runChaos(options: ChaosOptions): Promise<number> {
       TALLY_REDIS_URL: redis.url,
       ...(options.brokers === 3 ? { TALLY_KAFKA_BROKERS: THREE_BROKERS } : {}),
       TALLY_INGEST_PROCESSES: '1',
+      ...(options.sessionTimeoutMs ? { TALLY_AGGREGATE_SESSION_TIMEOUT_MS: String(options.sessionTimeoutMs) } : {}),
       // Two broadcaster processes (one per 16,000 target clients), so one can be dropped.
       TALLY_BROADCAST_TARGET_CLIENTS: '32000',
       TALLY_WINDOW_MS: '500',
@@ -100,6 +106,7 @@ export async function runChaos(options: ChaosOptions): Promise<number> {
   let surveys: BenchSurvey[] = [];
   let load: BallotLoad | undefined;
   let registryPause: { cont(): void } | undefined;
+  let alerts: AlertWatch | undefined;
   const lag: LagSample[] = [];
   let sampling = true;
   let sampler: Promise<void> = Promise.resolve();
@@ -123,6 +130,10 @@ export async function runChaos(options: ChaosOptions): Promise<number> {
     roles.ingest = watch(await startRole({ role: 'ingest', port: config.ports.ingest, env, logDir: context.dir }));
     roles.broadcast = watch(await startRole({ role: 'broadcast', port: config.ports.broadcast, env, logDir: context.dir, readyTimeoutMs: 120_000 }));
     say(`roles ready: ingest ${roles.ingest.pid}, aggregate ${roles.aggregate.pid}, broadcast ${roles.broadcast.pid} (workers ${childPids(roles.broadcast.pid).join(', ')})`);
+    if (options.prometheus) {
+      alerts = await AlertWatch.start([config.ports.ingest, config.ports.aggregate, config.ports.broadcast].map((port) => `127.0.0.1:${port}`));
+      say(alerts ? `prometheus on ${alerts.port}: scraping the roles, evaluating ops/prometheus/tally-alerts.yml every second` : 'prometheus is not installed: no alert figures (apt-get install prometheus)');
+    }
     surveys = await createSurveys(config, config.ports.ingest, { count: options.surveys, questions: 2, options: 4, runId: context.header.runId });
 
     load = new BallotLoad(config, { port: config.ports.ingest, surveys, rate: options.rate, maxInFlight: 64, runId: context.header.runId, seed: options.seed, ballotDeadlineMs: 180_000 });
@@ -253,6 +264,8 @@ export async function runChaos(options: ChaosOptions): Promise<number> {
       for (const d of differences(want, recountedCounts(report))) verifyDiffs.push(`survey ${survey.id} (log recount): ${d}`);
     }
     const verify = await runVerify(env);
+    await alerts?.stop();
+    const fired = [...(alerts?.fired.values() ?? [])];
     const expectedTotal = [...expected.values()].reduce((n, s) => n + s.responses, 0);
     const served = faults.filter((f) => f.servedAgainMs !== null);
     const kills = faults.filter((f) => f.kind === 'aggregator-kill');
@@ -262,9 +275,12 @@ export async function runChaos(options: ChaosOptions): Promise<number> {
 
     const figures: Figure[] = [
       { name: 'ballots with a definitive answer', value: load.accepted.length + load.recordedEarlier.length, unit: 'votes', meaning: `${load.accepted.length} × 202, ${load.recordedEarlier.length} × 409 duplicate after a retry (recorded by an earlier attempt); ${load.refused.length} refused for good, ${load.unresolved.length} unresolved; of ${load.ballotsIssued} issued at ${options.rate}/s` },
-      { name: 'aggregator: kill -9 → counting again (max)', value: countingTimes.length ? Math.max(...countingTimes) : 'n/a', unit: 'ms', meaning: `per kill: ${kills.map((f) => f.countingAgainMs ?? 'never').join(', ')} ms (target < 10,000); bounded by the dead member's session timeout (6 s), see the restart section` },
+      { name: 'aggregator: kill -9 → counting again (max)', value: countingTimes.length ? Math.max(...countingTimes) : 'n/a', unit: 'ms', meaning: `per kill: ${kills.map((f) => f.countingAgainMs ?? 'never').join(', ')} ms (target < 10,000); bounded by the dead member's session timeout (${config.aggregate.sessionTimeoutMs} ms here), see the restart section` },
       { name: 'faults served again', value: `${served.length} / ${faults.length}`, meaning: `a vote accepted after the fault visible in the results JSON within ${options.servedTimeout} s; slowest ${Math.max(0, ...served.map((f) => f.servedAgainMs!))} ms` },
       { name: '503 answers (all retried)', value: load.answers.filter((a) => a.status === 503).length, unit: 'answers', meaning: Object.entries(errorsByLabel).map(([k, v]) => `${k}: ${v}`).join(', ') || 'none' },
+      ...(alerts
+        ? [{ name: 'alerts fired (a real Prometheus)', value: fired.length, unit: 'alerts', meaning: fired.length ? fired.map((a) => `${a.alertname} at ${((a.firstSeen - origin) / 1000).toFixed(0)} s`).join(', ') : 'none fired (rules with for: 0s, evaluated every second)' }]
+        : []),
       { name: 'max consumer lag', value: Math.max(0, ...lag.map((s) => s.lag)), unit: 'records', meaning: `over the whole run (sampled every ${LAG_SAMPLE_MS} ms from Kafka: end offsets − committed)` },
     ];
     const checks: Check[] = [
@@ -290,10 +306,13 @@ export async function runChaos(options: ChaosOptions): Promise<number> {
           ),
         },
         { title: 'Aggregator restart time', markdown: RESTART_NOTE },
+        ...(alerts
+          ? [{ title: 'Alerts (Prometheus, ops/prometheus/tally-alerts.yml with every `for` at 0s)', markdown: fired.length ? markdownTable(['alert', 'labels', 'first firing (s)', 'last firing (s)'], fired.map((a) => [a.alertname, Object.entries(a.labels).filter(([k]) => k !== 'alertname').map(([k, v]) => `${k}=${v}`).join(' '), ((a.firstSeen - origin) / 1000).toFixed(1), ((a.lastSeen - origin) / 1000).toFixed(1)])) : 'none fired' }]
+          : []),
         { title: 'Setup', markdown: `${options.brokers} broker${options.brokers === 3 ? 's (stack/stack.sh up --brokers 3; topics replicated 3×, min.insync.replicas 2)' : ''}; own Redis on ${redis.port} and PostgreSQL on ${postgres.port}; the shared schema registry; roles: 1 ingest process, 1 aggregator (${options.workers} worker threads), broadcast cluster of ${childPids(roles.broadcast.pid).length} processes; ${options.partitions} partitions; ${surveys.length} surveys × 2 questions × 4 options.` },
       ],
       plots: [timelinePlot('timeline', 'Chaos timeline: answers per second and consumer lag, faults shaded', timelineRows(load, lag, origin), { field: 't', title: 'seconds since the load started' }, { field: 'value' }, 'series', faults.map((f) => faultMark(f, lag)))],
-      data: { faults, lag, expected: Object.fromEntries(expected), errors: errorsByLabel, unresolved: load.unresolved, refused: load.refused, verify: { code: verify.code, differences: verify.report.differences }, jsonDiffs, sseDiffs, verifyDiffs },
+      data: { faults, lag, alertsFired: fired, expected: Object.fromEntries(expected), errors: errorsByLabel, unresolved: load.unresolved, refused: load.refused, verify: { code: verify.code, differences: verify.report.differences }, jsonDiffs, sseDiffs, verifyDiffs },
     };
     const written = await writeReport(context, outcome);
     printOutcome(context, outcome, written);
@@ -301,6 +320,7 @@ export async function runChaos(options: ChaosOptions): Promise<number> {
   } finally {
     stopping = true;
     registryPause?.cont();
+    await alerts?.stop().catch(() => undefined);
     sampling = false;
     await sampler.catch(() => undefined);
     if (load) await Promise.race([load.stop(), sleep(5000)]);
@@ -324,8 +344,9 @@ const RESTART_NOTE = [
   'the broker\'s default `group.min.session.timeout.ms`) after its last heartbeat. Counting again ≈',
   'process start + RocksDB open (in parallel with the wait) + the rest of the 6 s + join/sync + the',
   'first fetch and synced write. Under 5 s would take one of: a lower broker',
-  '`group.min.session.timeout.ms` with `sessionTimeout` ≈ 2–3 s (more false expiries under GC or CPU',
-  'starvation); the new process sending LeaveGroup for the dead member id it saved in its data dir',
+  '`group.min.session.timeout.ms` with a session of 2–3 s (`TALLY_AGGREGATE_SESSION_TIMEOUT_MS`; the',
+  'stack\'s 3-node cluster allows 1 s, `bench chaos --brokers 3 --session-timeout 3000` measures it;',
+  'the price: a member starved of CPU that long is expired and its partitions move); the new process sending LeaveGroup for the dead member id it saved in its data dir',
   '(the coordinator then rebalances at once; kafkajs does not expose LeaveGroup for another member id);',
   'or a client with static membership / KIP-848 (e.g. the librdkafka-based confluent-kafka-javascript).',
 ].join(' ');

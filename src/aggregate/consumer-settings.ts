@@ -7,17 +7,19 @@ import type { TallyConfig } from '../config.js';
 export const MAX_BYTES_PER_PARTITION = 2 * 1024 * 1024;
 /**
  * A member killed with -9 holds its partitions until its session expires, so this is the pause a
- * crash costs. 6 s is the broker's default minimum; heartbeats go every second, and no batch
- * blocks the main thread anywhere near that long (the work happens on worker threads).
+ * crash costs (measured by `bench chaos`: kill -9 → counting again ≈ the session timeout + ~0.5 s).
+ * TALLY_AGGREGATE_SESSION_TIMEOUT_MS, default 6 s: the broker's default minimum
+ * (group.min.session.timeout.ms); lower it only where the brokers allow it and the process is never
+ * starved of CPU that long. Heartbeats go every second (a third of the session below 3 s), and no
+ * batch blocks the main thread anywhere near that long (the work happens on worker threads).
  */
-const SESSION_TIMEOUT_MS = 6000;
-const HEARTBEAT_INTERVAL_MS = 1000;
+const MAX_HEARTBEAT_INTERVAL_MS = 1000;
 
 export function consumerSettings(config: TallyConfig, groupId = config.kafka.consumerGroup): ConsumerConfig {
   return {
     groupId,
-    sessionTimeout: SESSION_TIMEOUT_MS,
-    heartbeatInterval: HEARTBEAT_INTERVAL_MS,
+    sessionTimeout: config.aggregate.sessionTimeoutMs,
+    heartbeatInterval: Math.min(MAX_HEARTBEAT_INTERVAL_MS, Math.floor(config.aggregate.sessionTimeoutMs / 3)),
     maxBytesPerPartition: MAX_BYTES_PER_PARTITION,
     maxBytes: MAX_BYTES_PER_PARTITION * config.kafka.partitions,
     maxWaitTimeInMs: 250,

@@ -53,6 +53,7 @@ export function envOf(config: TallyConfig, overrides: Record<string, string> = {
     TALLY_DATA_DIR: config.aggregate.dataDir,
     TALLY_WORKER_THREADS: String(config.aggregate.workerThreads),
     TALLY_CHECKPOINT_EVERY: String(config.aggregate.checkpointEvery),
+    TALLY_AGGREGATE_SESSION_TIMEOUT_MS: String(config.aggregate.sessionTimeoutMs),
     ...overrides,
   };
 }
