@@ -119,7 +119,7 @@ program
   .command('chaos')
   .description('votes over HTTP through ingest, aggregate and broadcast while a fault schedule hits every dependency (kill -9 aggregator ×N, a broker with --brokers 3, Redis and PostgreSQL restarts, registry SIGSTOP, a broadcaster process); per fault: time until served again, 503s, max lag; at the end results JSON, SSE and `tally verify` must equal the counts the 202 answers imply (exit 1 on any difference)')
   .option('--brokers <n>', '1 = the stack\'s broker on 9092, 3 = the 3-node cluster (`npm run stack -- up --brokers 3`, started if needed)', integer(1, 3), 1)
-  .option('--rate <n>', 'new ballots per second (each retried until it has a definitive answer)', integer(1, 10_000), 100)
+  .option('--rate <n>', 'new ballots per second (each retried until it has a definitive answer)', integer(1, 10_000), 200)
   .option('--surveys <n>', 'surveys', integer(1, 100), 3)
   .option('--partitions <n>', 'partitions of the votes topic', integer(1, 256), 6)
   .option('--workers <n>', 'aggregator worker threads', integer(1, 64), 1)

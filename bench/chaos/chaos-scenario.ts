@@ -164,6 +164,10 @@ export async function runChaos(options: ChaosOptions): Promise<number> {
       let countingAgainMs: number | null | undefined;
       let readyMs: number | undefined;
       let faultEnd = at;
+      // Faults with a duration (a broker down, the registry stopped): is a vote accepted after the
+      // fault began served *during* it? Restarts: served once the restart is done.
+      let servedDuring: Promise<number | null> | undefined;
+      const probe = (from: number) => servedAgain(load!, config.ports.broadcast, from, at + options.servedTimeout * 1000, () => deaths.length > 0);
       if (kind === 'aggregator-kill') {
         kill += 1;
         label = `aggregator kill -9 #${kill}`;
@@ -183,6 +187,7 @@ export async function runChaos(options: ChaosOptions): Promise<number> {
         const node = meta.topics[0]!.partitions.find((p) => p.partitionId === 0)!.leader;
         label = `broker ${node} kill -9 (${options.brokerDown} s)`;
         await brokerAction(node, 'kill');
+        servedDuring = probe(at);
         await sleep(options.brokerDown * 1000);
         const restarting = Date.now();
         await brokerAction(node, 'start');
@@ -203,6 +208,7 @@ export async function runChaos(options: ChaosOptions): Promise<number> {
         const port = Number(new URL(config.registryUrl).port || 80);
         const pid = await listenerPid(port);
         registryPause = pauseProcess(pid, options.registryStop * 1000);
+        servedDuring = probe(at);
         await sleep(options.registryStop * 1000);
         registryPause.cont();
         registryPause = undefined;
@@ -216,7 +222,7 @@ export async function runChaos(options: ChaosOptions): Promise<number> {
         detail = victim ? `worker ${victim} of ${workers.length}; the cluster primary forks a new one` : 'no broadcaster worker found';
       }
       say(`fault: ${label}${detail ? ` — ${detail}` : ''}`);
-      const servedAt = await servedAgain(load, config.ports.broadcast, Math.max(at, faultEnd), at + options.servedTimeout * 1000, () => deaths.length > 0);
+      const servedAt = await (servedDuring ?? probe(faultEnd));
       const windowEnd = Math.max(servedAt ?? Date.now(), faultEnd);
       const during = load.answers.filter((a) => a.at >= at && a.at <= windowEnd);
       const lagDuring = lag.filter((s) => s.t >= since(at) && s.t <= since(windowEnd));
