@@ -312,6 +312,7 @@ export async function runChaos(options: ChaosOptions): Promise<number> {
           ),
         },
         { title: 'Aggregator restart time', markdown: RESTART_NOTE },
+        ...(options.brokers === 3 ? [{ title: 'Broker failover', markdown: BROKER_NOTE }] : []),
         ...(alerts
           ? [{ title: 'Alerts (Prometheus, ops/prometheus/tally-alerts.yml with every `for` at 0s)', markdown: fired.length ? markdownTable(['alert', 'labels', 'first firing (s)', 'last firing (s)'], fired.map((a) => [a.alertname, Object.entries(a.labels).filter(([k]) => k !== 'alertname').map(([k, v]) => `${k}=${v}`).join(' '), ((a.firstSeen - origin) / 1000).toFixed(1), ((a.lastSeen - origin) / 1000).toFixed(1)])) : 'none fired' }]
           : []),
@@ -355,6 +356,16 @@ const RESTART_NOTE = [
   'the price: a member starved of CPU that long is expired and its partitions move); the new process sending LeaveGroup for the dead member id it saved in its data dir',
   '(the coordinator then rebalances at once; kafkajs does not expose LeaveGroup for another member id);',
   'or a client with static membership / KIP-848 (e.g. the librdkafka-based confluent-kafka-javascript).',
+].join(' ');
+
+const BROKER_NOTE = [
+  'Topics are replicated 3 times with min.insync.replicas 2, so every acknowledged vote survives the',
+  'kill and writes go on with two brokers. The 503s of the broker fault are the sends to partitions',
+  'the dead broker led: they fail (ingest answers 503 `TALLY_ERR_UNAVAILABLE` or, when the batch may',
+  'have been appended, `TALLY_ERR_VOTE_OUTCOME_UNKNOWN`, and replaces its producer) until the',
+  'controller moves leadership to an in-sync follower, which it does once the broker is fenced:',
+  'its heartbeats stopped for `broker.session.timeout.ms` (9 s by default in KRaft) or it is seen',
+  'gone. The ballots retry and each is counted once (the checks above).',
 ].join(' ');
 
 /** ms epoch when the group's committed total first exceeds `before`, or null at the deadline. */
