@@ -13,7 +13,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { TallyConfig } from '../../src/config.js';
 import { mintToken } from '../../src/ingest/tokens.js';
-import type { BenchSurvey } from '../lib/survey-setup.js';
+import { BENCH_REGIONS, type BenchSurvey } from '../lib/survey-setup.js';
 import { Prng } from '../lib/prng.js';
 
 export interface Ballot {
@@ -54,7 +54,6 @@ export interface BallotLoadOptions {
   ballotDeadlineMs: number;
 }
 
-const REGIONS = ['EU', 'NA', 'SA', 'APAC'];
 const REQUEST_TIMEOUT_MS = 10_000;
 const MAX_RETRY_DELAY_MS = 2000;
 
@@ -136,7 +135,7 @@ export class BallotLoad {
     const survey = this.options.surveys[this.prng.int(this.options.surveys.length)]!;
     const answers: Record<string, string> = {};
     for (const question of survey.questions) answers[question.id] = question.options[this.prng.int(question.options.length)]!;
-    return { index, surveyId: survey.id, answers, region: REGIONS[index % REGIONS.length]! };
+    return { index, surveyId: survey.id, answers, region: BENCH_REGIONS[index % BENCH_REGIONS.length]! };
   }
 
   private async cast(ballot: Ballot): Promise<void> {
