@@ -240,7 +240,7 @@ EOF
 kafka3_start_node() { # kafka3_start_node <node>: format once, start, do not wait
   local n=$1 dir="$KAFKA3_DIR/node-$1"
   if pid_alive "kafka3-$n"; then say "kafka3 node $n: already running (pid $(cat "$PIDS/kafka3-$n.pid"))"; return; fi
-  port_open "$(kafka3_port "$n")" && die "port $(kafka3_port "$n") is taken by a process this script did not start"
+  port_open "$(kafka3_port "$n")" && die "port $(kafka3_port "$n") is taken by a process this stack dir did not start (another checkout's 3-node cluster? stop it there: stack/stack.sh down --brokers 3)"
   kafka3_config "$n"
   if [ ! -f "$dir/data/meta.properties" ]; then
     kafka_java kafka.tools.StorageTool format -t "$(cat "$KAFKA3_DIR/cluster-id")" -c "$dir/server.properties" \
@@ -280,7 +280,10 @@ cmd_broker() { # broker <node> start|kill
   mkdir -p "$PIDS" "$LOGS"
   case "$action" in
     kill)
-      if pid_alive "kafka3-$n"; then say "kafka3 node $n: kill -9 $(cat "$PIDS/kafka3-$n.pid")"; kill -9 "$(cat "$PIDS/kafka3-$n.pid")"; fi
+      # A drill that kills nothing must not pass for one: the node must be this stack dir's.
+      pid_alive "kafka3-$n" || die "kafka3 node $n is not running from $STACK_DIR (started by another stack dir, or down)"
+      say "kafka3 node $n: kill -9 $(cat "$PIDS/kafka3-$n.pid")"
+      kill -9 "$(cat "$PIDS/kafka3-$n.pid")"
       rm -f "$PIDS/kafka3-$n.pid" ;;
     start)
       kafka3_start_node "$n"
