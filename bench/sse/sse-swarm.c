@@ -240,7 +240,10 @@ static void consume_body(struct conn *c, char *buf, size_t len) {
     } else if (n >= 5 && memcmp(p, "data:", 5) == 0) {
       has_data = 1;
       if (generated_at != generated_at) {
-        const char *g = memmem(p, n, "\"generatedAt\":", 14);
+        /* tally's snapshot ends with generatedAt: look in the line's last 64 bytes first */
+        size_t tail = n < 64 ? n : 64;
+        const char *g = memmem(line_end - tail, tail, "\"generatedAt\":", 14);
+        if (g == NULL) g = memmem(p, n, "\"generatedAt\":", 14);
         if (g != NULL) {
           g += 14;
           while (g < line_end && *g == ' ') g++;
