@@ -46,12 +46,18 @@ export interface PeerStart {
 }
 
 export const FLOOR_SERVER_SOURCE = 'bench/fanout/floor-server.c';
+let floorBuilt: string | undefined;
+/** Built once per bench process, like the lean swarm. */
+function floorServerBinary(): string {
+  floorBuilt ??= cProgram(FLOOR_SERVER_SOURCE);
+  return floorBuilt;
+}
 const NCHAN_MODULE = '/usr/lib/nginx/modules/ngx_nchan_module.so';
 
 export async function startPeer(name: PeerName, start: PeerStart): Promise<PeerServer> {
   switch (name) {
     case 'floor':
-      return StdinFedServer.start('floor', start, Array.from({ length: start.processes }, () => [cProgram(FLOOR_SERVER_SOURCE), ['--port', String(start.port), ...start.paths.flatMap((p) => ['--path', p])]] as const));
+      return StdinFedServer.start('floor', start, Array.from({ length: start.processes }, () => [floorServerBinary(), ['--port', String(start.port), ...start.paths.flatMap((p) => ['--path', p])]] as const));
     case 'node-min':
       return StdinFedServer.start('node-min', start, [[process.execPath, [join(PROJECT_ROOT, 'dist', 'bench', 'fanout', 'node-min-server.js'), '--port', String(start.port), '--processes', String(start.processes), ...start.paths.flatMap((p) => ['--path', p])]]], start.processes);
     case 'nchan':

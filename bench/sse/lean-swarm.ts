@@ -15,6 +15,13 @@ import { setTimeout as sleep } from 'node:timers/promises';
 
 export const LEAN_SWARM_SOURCE = 'bench/sse/sse-swarm.c';
 
+let built: string | undefined;
+/** Built once per bench process: every step of a run uses the same binary, even if the source is edited meanwhile. */
+function leanSwarmBinary(): string {
+  built ??= cProgram(LEAN_SWARM_SOURCE);
+  return built;
+}
+
 interface LeanProgress {
   type: 'progress';
   connected: number;
@@ -83,7 +90,7 @@ export class LeanSwarm implements Swarm {
   private readonly binary: string;
 
   constructor(private readonly options: SwarmOptions) {
-    this.binary = cProgram(LEAN_SWARM_SOURCE);
+    this.binary = leanSwarmBinary();
   }
 
   get processes(): number {

@@ -321,11 +321,18 @@ static void on_readable(struct conn *c) {
     c->carry = NULL;
     c->carry_len = 0;
   }
-  ssize_t n = read(c->fd, readbuf, READ_BYTES);
+  /* a plain body is read straight behind the carried bytes; a head or chunked one is read aside */
+  int direct = c->phase == BODY && !c->chunked;
+  ssize_t n = read(c->fd, direct ? buf + carried : readbuf, READ_BYTES);
   if (n == 0) { drop(c, NULL); return; }
   if (n < 0) {
     if (errno == EAGAIN || errno == EINTR) { if (carried) { c->carry = malloc(carried); memcpy(c->carry, buf, carried); c->carry_len = carried; } return; }
     drop(c, errno_name(errno));
+    return;
+  }
+  if (direct) {
+    body_bytes += n;
+    consume_body(c, buf, carried + n);
     return;
   }
   const char *raw = readbuf;
