@@ -8,6 +8,7 @@ import { availableParallelism } from 'node:os';
 import { Command, Option } from 'commander';
 import { holdMachineLock } from './lib/machine-lock.js';
 import { collect, decimal, integer, integerList, oneOf } from './lib/option-parsers.js';
+import { SWARM_KINDS } from './sse/swarm-kind.js';
 
 const program = new Command()
   .name('npm run bench --')
@@ -84,7 +85,7 @@ program
   .option('--update-ms <ms>', 'how often the tallies change (one partition per survey per update); keep ≥ 2 windows', integer(50, 60_000), 2000)
   .option('--partitions <n>', 'partitions the fed partials come from', integer(1, 256), 6)
   .option('--clients-per-process <n>', 'raw clients per swarm process (open-file limit 20,000; default 16,000 lean, 15,000 node)', integer(1, 19_500))
-  .option('--swarm <kind>', 'client swarm: lean (C program, epoll, built with gcc) or node (net.Socket children)', oneOf(['lean', 'node']), 'lean')
+  .option('--swarm <kind>', 'client swarm: lean (C program, epoll, built with gcc) or node (net.Socket children)', oneOf(SWARM_KINDS), 'lean')
   .option('--peer <name>', 'also run this server on the same swarm and sizes: floor (C epoll), node-min (bare Node net cluster), nchan (nginx + nchan); repeatable', collect(['floor', 'node-min', 'nchan']), [])
   .option('--connect-concurrency <n>', 'pending connects per swarm child', integer(1, 10_000), 200)
   .option('--checkers <n>', 'standard (full-parsing) event-stream clients per survey', integer(0, 100), 2)
@@ -105,7 +106,8 @@ program
   .option('--surveys <n>', 'surveys', integer(1, 100), 1)
   .option('--window-ms <ms>', 'broadcast window (TALLY_WINDOW_MS)', integer(50, 60_000), 1000)
   .option('--partitions <n>', 'partitions of the votes topic', integer(1, 256), 6)
-  .option('--clients-per-process <n>', 'raw clients per swarm child', integer(1, 18_000), 15_000)
+  .option('--clients-per-process <n>', 'raw clients per swarm process (open-file limit 20,000; default 16,000 lean, 15,000 node)', integer(1, 19_500))
+  .option('--swarm <kind>', 'client swarm: lean (C program, epoll, built with gcc) or node (net.Socket children)', oneOf(SWARM_KINDS), 'lean')
   .option('--connect-concurrency <n>', 'pending connects per swarm child', integer(1, 10_000), 200)
   .option('--grace-seconds <s>', 'wait after the last vote for it to show', integer(1, 600), 10)
   .option('--keep', 'keep the topic, group and surveys after the run', false)

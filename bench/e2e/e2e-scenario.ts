@@ -5,7 +5,8 @@
 import type { Admin } from 'kafkajs';
 import { createKafka, ensureTopics } from '../../src/kafka.js';
 import { createLogger } from '../../src/logger.js';
-import { ClientSwarm } from '../sse/client-swarm.js';
+import type { Swarm } from '../sse/client-swarm.js';
+import { defaultClientsPerProcess, makeSwarm, type SwarmKind } from '../sse/swarm-kind.js';
 import { SnapshotChecker } from '../sse/snapshot-checker.js';
 import { createHistogram, recordMs, summarize } from '../lib/latency-histogram.js';
 import { latencyCdfPlot } from '../lib/plots.js';
@@ -27,7 +28,9 @@ export interface E2eOptions {
   surveys: number;
   windowMs: number;
   partitions: number;
-  clientsPerProcess: number;
+  /** default: 16,000 for the lean swarm, 15,000 for the Node one */
+  clientsPerProcess?: number;
+  swarm: SwarmKind;
   connectConcurrency: number;
   graceSeconds: number;
   keep: boolean;
@@ -47,7 +50,8 @@ export async function runE2e(options: E2eOptions): Promise<number> {
   const admin: Admin = kafka.admin();
   const roles: RoleProcess[] = [];
   let surveys: BenchSurvey[] = [];
-  let swarm: ClientSwarm | undefined;
+  let swarm: Swarm | undefined;
+  let swarmCpu: { start: number; end: number } | undefined;
   const checkers: SnapshotChecker[] = [];
   try {
     await admin.connect();
@@ -69,7 +73,7 @@ export async function runE2e(options: E2eOptions): Promise<number> {
     }
     const paths = surveys.map((s) => `/v1/surveys/${s.id}/results/stream`);
     if (options.clients > 0) {
-      swarm = new ClientSwarm({ port: config.ports.broadcast, paths, clients: options.clients, clientsPerProcess: options.clientsPerProcess, connectConcurrency: options.connectConcurrency, connectTimeoutMs: 60_000 });
+      swarm = makeSwarm(options.swarm, { port: config.ports.broadcast, paths, clients: options.clients, clientsPerProcess: options.clientsPerProcess ?? defaultClientsPerProcess(options.swarm), connectConcurrency: options.connectConcurrency, connectTimeoutMs: 60_000 });
       swarm.start();
       const connecting = await swarm.waitConnected(Math.max(120_000, options.clients * 2), () => context.progress(`connecting: ${swarm!.progress().connected.toLocaleString('en-US')} open`));
       context.progress(`${swarm.progress().connected.toLocaleString('en-US')} clients connected${connecting.allAnswered ? '' : ' (not all answered)'}`);
@@ -77,6 +81,7 @@ export async function runE2e(options: E2eOptions): Promise<number> {
     await sleep(1000);
     const measureFrom = Date.now();
     swarm?.measureFrom(measureFrom);
+    if (swarm) swarmCpu = { start: swarm.usage().cpuSeconds, end: 0 };
 
     const votes: VoteRecord[] = [];
     let printed = 0;
@@ -90,6 +95,7 @@ export async function runE2e(options: E2eOptions): Promise<number> {
     );
     context.progress(`${votes.length} votes accepted; waiting ${options.graceSeconds} s for the last ones to show`);
     await sleep(options.graceSeconds * 1000);
+    if (swarm && swarmCpu) swarmCpu.end = swarm.usage().cpuSeconds;
     const swarmResult = swarm ? await swarm.stop() : undefined;
     swarm = undefined;
     const checkerReports = checkers.map((c) => c.close());
@@ -137,7 +143,7 @@ export async function runE2e(options: E2eOptions): Promise<number> {
       sections: [
         { title: 'Vote accepted → visible', markdown: latencyTable({ 'standard client (first snapshot containing the vote)': observer, ...(swarmResult ? { 'last raw client (same snapshot)': lastClient } : {}) }) },
         { title: 'Vote requests', markdown: latencyTable({ 'POST /votes → 202': summarize(load.latency) }) + (errorsTotal ? `\n\n${markdownTable(['error', 'count'], Object.entries(load.errors))}` : '') },
-        ...(swarmResult ? [{ title: 'Swarm', markdown: `${swarmResult.connected} connected in ${swarmResult.processes} processes; failures ${JSON.stringify(swarmResult.failures)}; ${swarmResult.closed} dropped; window close → each client: ${JSON.stringify(summarize(swarmResult.delivery))}` }] : []),
+        ...(swarmResult ? [{ title: 'Swarm', markdown: `${options.swarm} swarm: ${swarmResult.connected} connected in ${swarmResult.processes} processes; swarm CPU ${swarmCpuPerDeliveryUs(swarmCpu, swarmResult.delivery.totalCount)} µs per delivery; failures ${JSON.stringify(swarmResult.failures)}; ${swarmResult.closed} dropped; window close → each client: ${JSON.stringify(summarize(swarmResult.delivery))}` }] : []),
       ],
       plots: [latencyCdfPlot('visibility-cdf', 'Vote accepted → visible (CDF)', { 'standard client': toObserver, ...(swarmResult ? { 'last raw client': toLastClient } : {}) })],
       data: { surveys: surveys.map((s) => s.id), observer, lastClient, invisible, notInSwarm, request: summarize(load.latency), errors: load.errors, snapshotsObserved: Object.fromEntries([...observed].map(([k, v]) => [k, v.length])) },
@@ -156,4 +162,10 @@ export async function runE2e(options: E2eOptions): Promise<number> {
     await admin.disconnect().catch(() => undefined);
     runEnv.removeDataDir();
   }
+}
+
+/** The swarm's CPU from the start of the votes to the end of the grace period ÷ the deliveries it measured. */
+function swarmCpuPerDeliveryUs(cpu: { start: number; end: number } | undefined, deliveries: number): string {
+  if (!cpu || deliveries === 0) return '-';
+  return (((cpu.end - cpu.start) / deliveries) * 1e6).toFixed(2);
 }

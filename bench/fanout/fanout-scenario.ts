@@ -13,7 +13,8 @@ import { createRunEnv } from '../lib/run-env.js';
 import { createSurveys, deleteSurveys, type BenchSurvey } from '../lib/survey-setup.js';
 import { BENCH_RATE_LIMITS } from '../ingest/ingest-scenario.js';
 import { PartialFeeder } from './partial-feeder.js';
-import { captureSnapshotJson, runFanoutStep, startTallyBroadcaster, type FanoutStepOptions, type FanoutStepResult, type SwarmKind } from './fanout-step.js';
+import { captureSnapshotJson, runFanoutStep, startTallyBroadcaster, type FanoutStepOptions, type FanoutStepResult } from './fanout-step.js';
+import { defaultClientsPerProcess, type SwarmKind } from '../sse/swarm-kind.js';
 import { ensureNchan, startPeer, type PeerName, type PeerServer } from './peer-server.js';
 import { PeerFeed, syntheticSnapshotJson } from './peer-feed.js';
 import { freePort } from '../lib/role-process.js';
@@ -67,7 +68,7 @@ export async function runFanout(options: FanoutOptions): Promise<number> {
         clients,
         durationSeconds: options.duration,
         windowMs: options.windowMs,
-        clientsPerProcess: options.clientsPerProcess ?? (options.swarm === 'lean' ? 16_000 : 15_000),
+        clientsPerProcess: options.clientsPerProcess ?? defaultClientsPerProcess(options.swarm),
         connectConcurrency: options.connectConcurrency,
         checkersPerSurvey: options.checkers,
         swarm: options.swarm,
@@ -203,7 +204,7 @@ export async function runFanout(options: FanoutOptions): Promise<number> {
     groupedBarPlot('peers-cpu-per-delivery', 'Server CPU per delivery', barRows((s) => round(s.broadcasterCpuPerDeliveryUs, 2)), { field: 'clients', title: 'clients' }, { field: 'value', title: 'µs per delivery' }, 'server'),
     groupedBarPlot('peers-last-client', 'Window close → last client, p50', barRows((s) => s.lastClient.p50Ms), { field: 'clients', title: 'clients' }, { field: 'value', title: 'ms' }, 'server'),
   ];
-  const perSnapshot: Row[] = steps.flatMap((s) => s.snapshots.map((snap) => ({ series: `${s.clients} clients`, seconds: (snap.generatedAt - (s.snapshots[0]?.generatedAt ?? 0)) / 1000, ms: snap.maxDelayMs })));
+  const perSnapshot: Row[] = allSteps.flatMap((s) => s.snapshots.map((snap) => ({ series: `${s.server}, ${s.clients} clients`, seconds: (snap.generatedAt - (s.snapshots[0]?.generatedAt ?? 0)) / 1000, ms: snap.maxDelayMs })));
   const outcome = {
     figures,
     checks,

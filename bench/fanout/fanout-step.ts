@@ -4,8 +4,8 @@
 // connection set-up; broadcaster and client CPU and memory.
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
-import { ClientSwarm, type Swarm, type SwarmOptions, type SwarmResult, type SwarmSnapshot } from '../sse/client-swarm.js';
-import { LeanSwarm } from '../sse/lean-swarm.js';
+import type { Swarm, SwarmResult, SwarmSnapshot } from '../sse/client-swarm.js';
+import { makeSwarm, type SwarmKind } from '../sse/swarm-kind.js';
 import type { FanoutServer } from './peer-server.js';
 import { SnapshotChecker, type CheckerReport } from '../sse/snapshot-checker.js';
 import { createHistogram, recordMs, summarize, type Histogram, type LatencySummary } from '../lib/latency-histogram.js';
@@ -13,8 +13,6 @@ import { freePort, startRole, type RoleProcess } from '../lib/role-process.js';
 import type { RunContext } from '../lib/run-context.js';
 import type { BenchSurvey } from '../lib/survey-setup.js';
 import { setTimeout as sleep } from 'node:timers/promises';
-
-export type SwarmKind = 'lean' | 'node';
 
 export interface FanoutStepOptions {
   clients: number;
@@ -115,10 +113,6 @@ export async function captureSnapshotJson(port: number, surveys: BenchSurvey[]):
       }
     }),
   );
-}
-
-function makeSwarm(kind: SwarmKind, options: SwarmOptions): Swarm {
-  return kind === 'lean' ? new LeanSwarm(options) : new ClientSwarm(options);
 }
 
 /** One step on a started server: connect the swarm, measure, stop the swarm (the caller stops the server). */
