@@ -487,8 +487,17 @@ int main(int argc, char **argv) {
     else { fprintf(stderr, "sse-swarm: unknown option %s\n", k); return 2; }
   }
   if (port <= 0 || clients <= 0 || path_count == 0) { fprintf(stderr, "sse-swarm: --port, --clients and --path are required\n"); return 2; }
+  /* open files: raise the limit to what the sockets need where that is allowed (CAP_SYS_RESOURCE),
+     else at least the soft limit to the hard one */
   struct rlimit rl;
-  if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) { rl.rlim_cur = rl.rlim_max; setrlimit(RLIMIT_NOFILE, &rl); }
+  if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
+    rlim_t want = (rlim_t)clients + 64;
+    struct rlimit raised = { .rlim_cur = want, .rlim_max = want > rl.rlim_max ? want : rl.rlim_max };
+    if (rl.rlim_cur < want && setrlimit(RLIMIT_NOFILE, &raised) != 0 && rl.rlim_cur < rl.rlim_max) {
+      rl.rlim_cur = rl.rlim_max;
+      setrlimit(RLIMIT_NOFILE, &rl);
+    }
+  }
   for (int i = 0; i < path_count; i++) {
     char *r = NULL;
     int len = asprintf(&r, "GET %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nAccept: text/event-stream\r\nCache-Control: no-cache\r\n\r\n", paths[i], port);
