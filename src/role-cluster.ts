@@ -7,7 +7,16 @@
 //                                            ◄─ one report: ready only when every expected worker is ready
 //
 // so whichever worker a scraper or a load balancer reaches, it sees the whole cluster.
+//
+// A worker that is full (broadcast: its stream cap) stops accepting while a sibling still accepts,
+// so the kernel hands new connections to processes with room instead of one answering 503:
+//
+//   worker full ─► 'pause-request' ─► primary: another live worker accepting? ─► 'pause-answer'
+//                  granted: the worker closes its copy of the listening socket (the primary keeps
+//                  the shared one open for the others); denied: it stays open (the last one answers 503)
+//   worker has room again ─► listens again (same shared socket) ─► 'resumed'
 import cluster, { type Worker } from 'node:cluster';
+import net from 'node:net';
 import { AggregatorRegistry, type PrometheusContentType, type Registry } from 'prom-client';
 import type { Logger } from './logger.js';
 import type { ReadinessProbe, ReadinessReport } from './role-server.js';
@@ -29,7 +38,10 @@ type ClusterMessage =
   | { type: 'tally:readiness-request'; requestId: number }
   | { type: 'tally:readiness-response'; requestId: number; report: ReadinessReport }
   | { type: 'tally:readiness-probe'; probeId: number }
-  | { type: 'tally:readiness-report'; probeId: number; report: ReadinessReport };
+  | { type: 'tally:readiness-report'; probeId: number; report: ReadinessReport }
+  | { type: 'tally:pause-request' }
+  | { type: 'tally:pause-answer'; granted: boolean }
+  | { type: 'tally:resumed' };
 
 export interface RoleClusterOptions {
   role: string;
@@ -65,6 +77,8 @@ export async function startRoleCluster(options: RoleClusterOptions): Promise<Run
   let port = 0;
   let nextProbeId = 0;
   const probes = new Map<number, { reports: ReadinessReport[]; expected: number; done: () => void }>();
+  /** ids of workers that stopped accepting because they are full */
+  const paused = new Set<number>();
 
   if (process.env.NODE_CLUSTER_SCHED_POLICY === undefined) cluster.schedulingPolicy = options.scheduling === 'rr' ? cluster.SCHED_RR : cluster.SCHED_NONE;
   if (options.workerExecArgv?.length) cluster.setupPrimary({ execArgv: [...process.execArgv, ...options.workerExecArgv] });
@@ -97,6 +111,16 @@ export async function startRoleCluster(options: RoleClusterOptions): Promise<Run
         case 'tally:readiness-request':
           void clusterReadiness().then((report) => worker.isConnected() && worker.send({ type: 'tally:readiness-response', requestId: message.requestId, report } satisfies ClusterMessage));
           break;
+        case 'tally:pause-request': {
+          // Granted only while another worker accepts: the last one keeps accepting (and refusing).
+          const granted = live().some((other) => other !== worker && !paused.has(other.id));
+          if (granted) paused.add(worker.id);
+          worker.send({ type: 'tally:pause-answer', granted } satisfies ClusterMessage);
+          break;
+        }
+        case 'tally:resumed':
+          paused.delete(worker.id);
+          break;
         case 'tally:readiness-report': {
           const probe = probes.get(message.probeId);
           if (probe === undefined) break;
@@ -108,6 +132,7 @@ export async function startRoleCluster(options: RoleClusterOptions): Promise<Run
       }
     });
     worker.on('exit', (code, signal) => {
+      paused.delete(worker.id);
       if (stopping) return;
       logger.error({ workerPid: worker.process.pid, code, signal }, `${options.role} worker exited: restarting it`);
       setTimeout(() => {
@@ -170,6 +195,84 @@ export async function startRoleCluster(options: RoleClusterOptions): Promise<Run
 /** Worker: tells the primary where it listens. */
 export function reportListening(port: number): void {
   process.send?.({ type: 'tally:listening', port } satisfies ClusterMessage);
+}
+
+/** Whether a process accepts new connections; see clusterAcceptGate(). */
+export interface AcceptGate {
+  /** The process is full: stops accepting if a sibling accepts. Resolves once that is decided and done. */
+  full(): Promise<void>;
+  /** The process has room again: accepts again if it had stopped. */
+  room(): void;
+  readonly accepting: boolean;
+}
+
+/** A denied worker asks again at most this often (each refused connection would ask otherwise). */
+const PAUSE_ASK_INTERVAL_MS = 1000;
+
+/**
+ * Worker: the accept gate of `server`, which listens through `listen` (called again, with the same
+ * options, to rejoin the cluster's shared listening socket). Only the listening socket is closed
+ * (net.Server's close, not http.Server's, which would also close idle keep-alive connections);
+ * open connections are untouched.
+ */
+export function clusterAcceptGate(server: net.Server, listen: () => Promise<void>, logger: Logger): AcceptGate {
+  let state: 'accepting' | 'asking' | 'paused' | 'resuming' = 'accepting';
+  let asking: Promise<void> | undefined;
+  let answer: ((granted: boolean) => void) | undefined;
+  let roomWhileAsking = false;
+  let lastDeniedAt = -Infinity;
+  process.on('message', (message: ClusterMessage) => {
+    if (message?.type === 'tally:pause-answer') answer?.(message.granted);
+  });
+  const resume = (): void => {
+    state = 'resuming';
+    listen().then(
+      () => {
+        state = 'accepting';
+        process.send?.({ type: 'tally:resumed' } satisfies ClusterMessage);
+        logger.info('accepting connections again');
+      },
+      (error: Error) => {
+        // Still closed: tell the primary, which then lets no other worker pause on our account.
+        state = 'accepting';
+        process.send?.({ type: 'tally:resumed' } satisfies ClusterMessage);
+        logger.error({ err: error.message }, 'listening again failed');
+      },
+    );
+  };
+  return {
+    get accepting() {
+      return state === 'accepting' || state === 'asking';
+    },
+    full() {
+      if (state === 'asking') return asking!;
+      if (state !== 'accepting' || Date.now() - lastDeniedAt < PAUSE_ASK_INTERVAL_MS) return Promise.resolve();
+      state = 'asking';
+      roomWhileAsking = false;
+      asking = new Promise<boolean>((resolve) => {
+        answer = resolve;
+        process.send?.({ type: 'tally:pause-request' } satisfies ClusterMessage);
+      }).then((granted) => {
+        answer = undefined;
+        if (!granted) {
+          lastDeniedAt = Date.now();
+          state = 'accepting';
+        } else if (roomWhileAsking) {
+          state = 'accepting';
+          process.send?.({ type: 'tally:resumed' } satisfies ClusterMessage);
+        } else {
+          net.Server.prototype.close.call(server);
+          state = 'paused';
+          logger.info('full: stopped accepting, siblings accept');
+        }
+      });
+      return asking;
+    },
+    room() {
+      if (state === 'asking') roomWhileAsking = true;
+      else if (state === 'paused') resume();
+    },
+  };
 }
 
 /** Asks the primary over IPC; answers come back by request id. */

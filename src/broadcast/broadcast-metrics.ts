@@ -8,6 +8,7 @@ export type RefusalReason = 'capacity' | 'per_ip';
 
 export interface BroadcastMetrics {
   clients: Gauge;
+  accepting: Gauge;
   snapshotsSent: Counter;
   deliveries: Counter<'outcome'>;
   fanoutSeconds: Histogram;
@@ -16,7 +17,7 @@ export interface BroadcastMetrics {
   refused: Counter<'reason'>;
 }
 
-export function createBroadcastMetrics(registry: Registry, connectedClients: () => number): BroadcastMetrics {
+export function createBroadcastMetrics(registry: Registry, connectedClients: () => number, accepting: () => boolean = () => true): BroadcastMetrics {
   const dropReasons: DropReason[] = ['slow', 'shutdown'];
   const refusalReasons: RefusalReason[] = ['capacity', 'per_ip'];
   const metrics: BroadcastMetrics = {
@@ -26,6 +27,14 @@ export function createBroadcastMetrics(registry: Registry, connectedClients: () 
       registers: [registry],
       collect() {
         this.set(connectedClients());
+      },
+    }),
+    accepting: new Gauge({
+      name: 'tally_sse_accepting',
+      help: 'Whether this process accepts new connections (0: full, its siblings accept); cluster-wide: the processes accepting',
+      registers: [registry],
+      collect() {
+        this.set(accepting() ? 1 : 0);
       },
     }),
     snapshotsSent: new Counter({

@@ -4,12 +4,13 @@
 // (or "broadcast listening" for a single process).
 import type { TallyConfig } from '../config.js';
 import type { RunningRole } from '../role.js';
+import { clusterAcceptGate } from '../role-cluster.js';
 import { clusterMetricsView, isBroadcastWorker, processCountFor, reportListening, startCluster } from './broadcast-cluster.js';
 import { startBroadcastServer } from './broadcast-server.js';
 
 export async function start(config: TallyConfig): Promise<RunningRole> {
   if (isBroadcastWorker()) {
-    const server = await startBroadcastServer(config, { metricsView: clusterMetricsView });
+    const server = await startBroadcastServer(config, { metricsView: clusterMetricsView, acceptGate: clusterAcceptGate });
     reportListening(server.port);
     return server;
   }

@@ -3,15 +3,16 @@
 //
 //   tally:updates (pub/sub) ─► PartialFeed ─► ResultsBoard.markChanged
 //   every windowMs ─► SnapshotWindow ─► ResultsBoard.publish (serialize once) ─► Hub.broadcast ─► sockets
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Server } from 'node:net';
 import { FastifySSEPlugin } from 'fastify-sse-v2';
 import type { Registry } from 'prom-client';
 import type { TallyConfig } from '../config.js';
 import { createPool } from '../db/postgres.js';
-import { createLogger } from '../logger.js';
+import { createLogger, type Logger } from '../logger.js';
 import { createMetricsRegistry } from '../metrics.js';
 import { createRoleServer } from '../role-server.js';
 import type { RunningRole } from '../role.js';
+import type { AcceptGate } from '../role-cluster.js';
 import { createBroadcastMetrics } from './broadcast-metrics.js';
 import { ConnectionLimits } from './connection-limits.js';
 import { registerDashboardRoute } from './dashboard-route.js';
@@ -40,6 +41,8 @@ export interface BroadcastServerOptions {
   transport?: TransportKind;
   /** In a cluster worker: what /metrics answers (the cluster-wide sum, see broadcast-cluster.ts). */
   metricsView?: (registry: Registry) => Registry;
+  /** In a cluster worker: stop accepting when full while siblings accept (src/role-cluster.ts). */
+  acceptGate?: (server: Server, listen: () => Promise<void>, logger: Logger) => AcceptGate;
 }
 
 export interface RunningBroadcastServer extends RunningRole {
@@ -60,9 +63,9 @@ export async function startBroadcastServer(config: TallyConfig, options: Broadca
   const catalog = new SurveyCatalog(pool, logger, (surveyId) => board.markChanged(surveyId));
   board.attach(feed, catalog);
   let hub: Hub | undefined;
-  const metrics = createBroadcastMetrics(registry, () => hub?.size ?? 0);
-  hub = new Hub(metrics, logger);
   const limits = new ConnectionLimits(settings.maxConnections, settings.maxPerIp);
+  const metrics = createBroadcastMetrics(registry, () => hub?.size ?? 0, () => limits.accepting);
+  hub = new Hub(metrics, logger);
   const window = new SnapshotWindow(settings.windowMs, board, hub, metrics, logger);
 
   try {
@@ -85,8 +88,21 @@ export async function startBroadcastServer(config: TallyConfig, options: Broadca
   registerResultsRoute(app, board);
   registerDashboardRoute(app);
 
-  await app.listen({ host: config.host, port: config.ports.broadcast, backlog: LISTEN_BACKLOG });
+  const listenOptions = { host: config.host, port: config.ports.broadcast, backlog: LISTEN_BACKLOG };
+  await app.listen(listenOptions);
   app.server.maxConnections = settings.maxConnections + NON_STREAM_SOCKETS;
+  if (options.acceptGate) {
+    // Listening again with the same options rejoins the cluster's shared socket (same port, even for port 0).
+    const listenAgain = () =>
+      new Promise<void>((resolve, reject) => {
+        app.server.once('error', reject);
+        app.server.listen(listenOptions, () => {
+          app.server.off('error', reject);
+          resolve();
+        });
+      });
+    limits.attachGate(options.acceptGate(app.server, listenAgain, logger));
+  }
   const port = (app.server.address() as AddressInfo).port;
   window.start();
   const heartbeat = setInterval(() => hub!.heartbeat(Date.now() - settings.heartbeatMs), settings.heartbeatMs);

@@ -1,26 +1,53 @@
 // Caps on open SSE streams: per process (config.broadcast.maxConnections, sized to the open-file
 // limit) and per client IP (config.broadcast.maxPerIp). In a cluster each process counts its own
 // streams, so one IP may hold up to maxPerIp streams in every process.
+//
+// In a cluster a full process stops accepting (src/role-cluster.ts, clusterAcceptGate) while a
+// sibling accepts, and accepts again once RESUME_MARGIN streams closed: the kernel then hands new
+// connections to processes with room, and only a cluster whose every process is full answers 503.
 import { TallyError } from '../errors.js';
+import type { AcceptGate } from '../role-cluster.js';
 import type { RefusalReason } from './broadcast-metrics.js';
 
 /** Retry-After for a full process: spread over a few seconds so refused clients do not return together. */
 const CAPACITY_RETRY_MIN_S = 2;
 const CAPACITY_RETRY_SPREAD_S = 4;
 const PER_IP_RETRY_S = 10;
+/** A paused process accepts again below max − this (a small band, so churn at the cap does not flap). */
+const resumeMargin = (max: number): number => Math.max(1, Math.min(256, Math.floor(max / 50)));
 
 export class ConnectionLimits {
   private total = 0;
   private readonly perIp = new Map<string, number>();
+  private gate: AcceptGate | undefined;
 
   constructor(
     private readonly maxConnections: number,
     private readonly maxPerIp: number,
   ) {}
 
+  /** In a cluster worker: stop accepting when full, accept again when there is room. */
+  attachGate(gate: AcceptGate): void {
+    this.gate = gate;
+  }
+
+  /** Whether this process accepts new connections (false while paused because full). */
+  get accepting(): boolean {
+    return this.gate?.accepting ?? true;
+  }
+
+  /**
+   * After a successful admit(): if that made the process full, resolves once it stopped accepting
+   * (or learned that it is the last one accepting), so the next connection already goes elsewhere.
+   */
+  settled(): Promise<void> | undefined {
+    return this.total >= this.maxConnections ? this.gate?.full() : undefined;
+  }
+
   /** Takes a slot, or returns the refusal (with its metric reason) to send instead. */
   admit(ip: string): { error: TallyError; reason: RefusalReason } | undefined {
     if (this.total >= this.maxConnections) {
+      void this.gate?.full(); // a sibling may have room by now
       const retryAfterSeconds = CAPACITY_RETRY_MIN_S + Math.floor(Math.random() * CAPACITY_RETRY_SPREAD_S);
       return { reason: 'capacity', error: new TallyError('TALLY_ERR_SSE_CAPACITY', `${this.total} of ${this.maxConnections} streams open`, { retryAfterSeconds }) };
     }
@@ -39,6 +66,7 @@ export class ConnectionLimits {
     this.total -= 1;
     if (fromIp <= 1) this.perIp.delete(ip);
     else this.perIp.set(ip, fromIp - 1);
+    if (this.gate !== undefined && this.total <= this.maxConnections - resumeMargin(this.maxConnections)) this.gate.room();
   }
 
   get open(): number {

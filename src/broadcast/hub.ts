@@ -96,8 +96,7 @@ export class Hub {
     this.metrics.dropped.inc({ reason });
     this.logger.debug({ surveyId: subscriber.surveyId, ip: subscriber.ip, reason }, 'SSE client dropped');
     this.leave(subscriber);
-    if (reason === 'shutdown') subscriber.transport.sendShutdownAndEnd();
-    else subscriber.transport.destroy();
+    subscriber.transport.sendGoodbyeAndEnd(reason);
   }
 
   /** Graceful stop: every client is told to reconnect (to another process) and closed. */

@@ -30,3 +30,13 @@ export const HEARTBEAT_FRAME = Buffer.from(':heartbeat\n\n', 'utf8');
 
 /** Sent before the server closes a stream on shutdown: reconnect soon, to another process. */
 export const SHUTDOWN_FRAME = Buffer.from(`event: shutdown\ndata: {"reason":"shutdown"}\nretry: ${RETRY_MS}\n\n`, 'utf8');
+
+/** How long a client dropped as slow should wait before reconnecting (the `retry:` of its goodbye). */
+export const SLOW_RETRY_MS = 10_000;
+
+/**
+ * Sent before the server closes a stream that stayed behind for MAX_SKIPPED_WINDOWS snapshots
+ * (subscriber.ts): why it is closed, and to come back later (it then gets the current snapshot).
+ * It queues behind the bytes the client has not read yet, so a client that reads again sees it last.
+ */
+export const DROPPED_SLOW_FRAME = Buffer.from(`event: dropped\ndata: {"reason":"slow"}\nretry: ${SLOW_RETRY_MS}\n\n`, 'utf8');

@@ -56,6 +56,7 @@ export function registerStreamRoute(app: FastifyInstance, options: StreamRouteOp
       released = true;
     };
     try {
+      await limits.settled();
       const current = await board.open(surveyId);
       const socket = request.raw.socket;
       if (socket.destroyed) {

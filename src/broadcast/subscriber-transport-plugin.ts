@@ -3,8 +3,9 @@
 // but it formats every snapshot once per client and queues without bound behind a slow client, so
 // the server uses SocketTransport for broadcasts; this one exists to measure the difference.
 import type { FastifyReply } from 'fastify';
-import { RETRY_MS, type SnapshotFrame } from './sse-frame.js';
+import { RETRY_MS, SLOW_RETRY_MS, type SnapshotFrame } from './sse-frame.js';
 import type { SubscriberTransport } from './subscriber-transport.js';
+import type { DropReason } from './subscriber.js';
 
 export class PluginTransport implements SubscriberTransport {
   constructor(private readonly reply: FastifyReply) {}
@@ -21,8 +22,9 @@ export class PluginTransport implements SubscriberTransport {
     this.reply.sse({ comment: 'heartbeat' });
   }
 
-  sendShutdownAndEnd(): void {
-    this.reply.sse({ event: 'shutdown', data: '{"reason":"shutdown"}', retry: RETRY_MS });
+  sendGoodbyeAndEnd(reason: DropReason): void {
+    if (reason === 'shutdown') this.reply.sse({ event: 'shutdown', data: '{"reason":"shutdown"}', retry: RETRY_MS });
+    else this.reply.sse({ event: 'dropped', data: `{"reason":"${reason}"}`, retry: SLOW_RETRY_MS });
     this.reply.sseContext.source.end();
   }
 

@@ -2,11 +2,13 @@
 // straight to the TCP socket. The response is sent without chunked encoding (see stream-route.ts),
 // so the bytes on the wire are exactly the SSE frame and one Buffer serves every client.
 import type { Socket } from 'node:net';
-import { HEARTBEAT_FRAME, SHUTDOWN_FRAME, type SnapshotFrame } from './sse-frame.js';
+import { DROPPED_SLOW_FRAME, HEARTBEAT_FRAME, SHUTDOWN_FRAME, type SnapshotFrame } from './sse-frame.js';
 import type { SubscriberTransport } from './subscriber-transport.js';
+import type { DropReason } from './subscriber.js';
 
-/** How long a closing stream may take to flush its goodbye before it is cut. */
-const SHUTDOWN_GRACE_MS = 2000;
+/** How long a closing stream may take to flush its goodbye before it is cut (a slow one has more to read). */
+const GRACE_MS: Record<DropReason, number> = { shutdown: 2000, slow: 10_000 };
+const GOODBYE: Record<DropReason, Buffer> = { shutdown: SHUTDOWN_FRAME, slow: DROPPED_SLOW_FRAME };
 
 export class SocketTransport implements SubscriberTransport {
   constructor(private readonly socket: Socket) {}
@@ -23,10 +25,10 @@ export class SocketTransport implements SubscriberTransport {
     this.socket.write(HEARTBEAT_FRAME);
   }
 
-  sendShutdownAndEnd(): void {
-    this.socket.end(SHUTDOWN_FRAME);
+  sendGoodbyeAndEnd(reason: DropReason): void {
+    this.socket.end(GOODBYE[reason]);
     // A client that never reads would hold the socket (and a graceful stop) open forever.
-    setTimeout(() => this.socket.destroy(), SHUTDOWN_GRACE_MS).unref();
+    setTimeout(() => this.socket.destroy(), GRACE_MS[reason]).unref();
   }
 
   destroy(): void {

@@ -4,6 +4,7 @@
 //   subscriber-transport-plugin.ts  fastify-sse-v2's reply.sse(), which formats per client;
 //                                   kept to measure against (README "Fan-out: two write paths")
 import type { SnapshotFrame } from './sse-frame.js';
+import type { DropReason } from './subscriber.js';
 
 export type TransportKind = 'socket' | 'plugin';
 
@@ -12,8 +13,11 @@ export interface SubscriberTransport {
   readonly pendingBytes: number;
   sendSnapshot(frame: SnapshotFrame): void;
   sendHeartbeat(): void;
-  /** Tells the client to reconnect soon, then ends the stream. */
-  sendShutdownAndEnd(): void;
+  /**
+   * Tells the client why the server closes its stream (`event: shutdown` or `event: dropped`, each
+   * with a `retry:` hint), then ends it; a client that does not read it within a grace period is cut.
+   */
+  sendGoodbyeAndEnd(reason: DropReason): void;
   /** Closes at once, dropping whatever is still queued (a client that stopped reading). */
   destroy(): void;
 }

@@ -4,25 +4,25 @@
 // Redis, answers /metrics with the cluster-wide sum, and replaces a worker that dies.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { createPool } from '../../src/db/postgres.js';
 import { processCountFor } from '../../src/broadcast/broadcast-cluster.js';
 import { testConfig } from '../support/test-config.js';
-import { waitFor, within } from '../support/wait.js';
+import { waitFor } from '../support/wait.js';
+import { startBroadcastCli, type BroadcastCli } from './support/broadcast-cli.js';
 import { openSse, snapshotOf, type SseStream } from './support/sse-client.js';
 import { createSurvey, deleteSurvey, partial, publishPartial, type CreatedSurvey } from './support/survey-fixtures.js';
 
-const CLI = fileURLToPath(new URL('../../src/cli.js', import.meta.url));
 const config = testConfig('broadcast-cluster');
 const pool = createPool(config.postgres.url, 2);
 const redis = new Redis(config.redisUrl);
 let survey: CreatedSurvey;
+let cli: BroadcastCli;
 let primary: ChildProcess;
 let port: number;
-const logLines: Array<Record<string, unknown>> = [];
+let logLines: Array<Record<string, unknown>>;
 const open: SseStream[] = [];
 
 function childPids(pid: number): number[] {
@@ -44,27 +44,13 @@ function socketCount(pid: number): number {
 
 before(async () => {
   survey = await createSurvey(pool, 'Cluster test', [{ title: 'Pick one', options: ['A', 'B'] }]);
-  primary = spawn(process.execPath, [CLI, 'broadcast'], {
-    env: { ...process.env, TALLY_ENV: 'test', TALLY_LOG_LEVEL: 'info', TALLY_BROADCAST_PORT: '0', TALLY_BROADCAST_TARGET_CLIENTS: '32000', TALLY_WINDOW_MS: '200' },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  let pending = '';
-  primary.stdout!.on('data', (chunk: Buffer) => {
-    pending += chunk.toString('utf8');
-    const lines = pending.split('\n');
-    pending = lines.pop()!;
-    for (const line of lines) if (line.startsWith('{')) logLines.push(JSON.parse(line) as Record<string, unknown>);
-  });
-  const listening = await waitFor(() => logLines.find((line) => line.msg === 'broadcast cluster listening'), { timeoutMs: 30_000, what: 'the cluster to log that it listens' });
-  port = listening.port as number;
+  cli = await startBroadcastCli({ TALLY_BROADCAST_TARGET_CLIENTS: '32000', TALLY_WINDOW_MS: '200' });
+  ({ primary, port, logLines } = cli);
 });
 
 after(async () => {
   for (const s of open) s.close();
-  if (primary.exitCode === null) {
-    primary.kill('SIGTERM');
-    await within(new Promise((resolve) => primary.once('exit', resolve)), { timeoutMs: 30_000, what: 'the cluster primary to exit after SIGTERM' });
-  }
+  await cli.stop();
   await deleteSurvey(pool, redis, survey.id);
   await pool.end();
   redis.disconnect();

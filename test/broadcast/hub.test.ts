@@ -22,7 +22,7 @@ class RecordingTransport implements SubscriberTransport {
   sendHeartbeat(): void {
     this.sent.push(HEARTBEAT_FRAME);
   }
-  sendShutdownAndEnd(): void {}
+  sendGoodbyeAndEnd(): void {}
   destroy(): void {}
 }
 

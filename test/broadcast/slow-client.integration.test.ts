@@ -1,10 +1,12 @@
 // Integration: PostgreSQL, Redis
 // A client that stops reading skips snapshots instead of queueing them, the other clients still
-// get every snapshot, and it is dropped with reason "slow" once it stays behind. (How late the
+// get every snapshot, and it is dropped with reason "slow" once it stays behind, told so by an
+// `event: dropped` before the close. (How late the
 // others are is measured by `npm run bench -- fanout`, not asserted here.)
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
+import { DROPPED_SLOW_FRAME } from '../../src/broadcast/sse-frame.js';
 import { MAX_SKIPPED_WINDOWS } from '../../src/broadcast/subscriber.js';
 import type { RegionTally } from '../../src/partition-tally.js';
 import { waitFor, within } from '../support/wait.js';
@@ -33,7 +35,7 @@ function stalledClient(port: number, path: string): Promise<net.Socket> {
 const metric = (text: string, name: string, labels = ''): number =>
   Number(new RegExp(`^${name}\\{${labels}[^}]*\\} (\\d+)`, 'm').exec(text)?.[1] ?? NaN);
 
-test('a stalled client skips snapshots, the others keep getting every one, then it is dropped as slow', async (t) => {
+test('a stalled client skips snapshots, the others keep getting every one, then it is dropped as slow and told why', async (t) => {
   const { server, survey, redis } = fx;
   const q = survey.questions[0]!;
   const fast = await Promise.all([1, 2, 3].map(() => fx.openStream()));
@@ -65,7 +67,15 @@ test('a stalled client skips snapshots, the others keep getting every one, then 
   // How late the fast clients were is a figure for bench/ (`npm run bench -- fanout`), not an
   // assertion: on a loaded machine any bound is either flaky or meaningless. What holds whatever
   // the load: each fast client received every snapshot (awaited above, id by id).
-  // The stalled client, once it reads again, finds its connection closed.
+  // The stalled client, once it reads again, reads what was queued for it, then why it is dropped
+  // (the last event), then the end of the stream.
+  let tail = Buffer.alloc(0);
+  stalled.on('data', (chunk: Buffer) => (tail = Buffer.concat([tail, chunk]).subarray(-DROPPED_SLOW_FRAME.length - 2)));
+  const ended = new Promise<void>((resolve) => stalled.once('end', () => resolve()));
   stalled.resume();
+  await within(ended, { timeoutMs: 10_000, what: 'the stalled client to read to the end of its stream' });
   await within(stalledClosed, { timeoutMs: 10_000, what: 'the stalled client to find its connection closed' });
+  const ending = tail.toString('utf8');
+  assert.ok(ending.endsWith(`\n\n${DROPPED_SLOW_FRAME.toString('utf8')}`), `the stream ends with the reason as its own event: ${JSON.stringify(ending)}`);
+  assert.match(DROPPED_SLOW_FRAME.toString('utf8'), /^event: dropped\ndata: \{"reason":"slow"\}\nretry: \d+\n\n$/);
 });
