@@ -1,5 +1,6 @@
 // One broadcaster process: Redis fan-in → results board → tumbling window → hub → SSE clients,
-// plus the JSON/CSV results, the dashboard page and the shared /healthz, /readyz, /metrics.
+// plus the JSON/CSV results, the dashboard page, the receipt page (with the public receipt and
+// checkpoint routes it fetches) and the shared /healthz, /readyz, /metrics.
 //
 //   tally:updates (pub/sub) ─► PartialFeed ─► ResultsBoard.markChanged
 //   every windowMs ─► SnapshotWindow ─► ResultsBoard.publish (serialize once) ─► Hub.broadcast ─► sockets
@@ -16,6 +17,7 @@ import type { AcceptGate } from '../role-cluster.js';
 import { createBroadcastMetrics } from './broadcast-metrics.js';
 import { ConnectionLimits } from './connection-limits.js';
 import { registerDashboardRoute } from './dashboard-route.js';
+import { registerReceiptRoute } from './receipt-route.js';
 import { Hub } from './hub.js';
 import { PartialFeed } from './partial-feed.js';
 import { ResultsBoard } from './results-board.js';
@@ -87,6 +89,7 @@ export async function startBroadcastServer(config: TallyConfig, options: Broadca
   registerStreamRoute(app, { board, hub, limits, metrics, slowClientBytes: settings.slowClientBytes, transport: options.transport ?? 'socket' });
   registerResultsRoute(app, board);
   registerDashboardRoute(app);
+  await registerReceiptRoute(app, config, pool, logger);
 
   const listenOptions = { host: config.host, port: config.ports.broadcast, backlog: LISTEN_BACKLOG };
   await app.listen(listenOptions);

@@ -31,7 +31,7 @@ const checkpointSchema = {
     records: int64String,
     chainHead: { type: 'string' },
     talliesDigest: { type: 'string' },
-    merkleRoot: { type: ['string', 'null'], description: 'hex RFC 6962 root of the records firstOffset … lastOffset (docs/counting-rules.md); null on rows older than receipts' },
+    merkleRoot: { anyOf: [{ type: 'string' }, { type: 'null' }], description: 'hex RFC 6962 root of the records firstOffset … lastOffset (docs/counting-rules.md); null on rows older than receipts' },
     createdAt: { type: 'string', format: 'date-time' },
   },
 } as const;

@@ -138,6 +138,10 @@ test('every 202 carries a receipt of the record it produced, replays included; n
   assert.equal(questionAnswer.receipt.offset, questionAnswer.offset);
   receipts.push(questionAnswer.receipt);
 
+  const doc = (await (await fetch(`${base}/openapi.json`)).json()) as { paths: Record<string, Record<string, { responses: Record<string, { content?: Record<string, { schema: { properties?: Record<string, unknown> } }> }> }>> };
+  assert.ok(doc.paths['/v1/receipts/{partition}/{offset}']?.get, 'the proof route is in /openapi.json');
+  assert.ok(doc.paths['/v1/surveys/{id}/votes']!.post!.responses['202']!.content!['application/json']!.schema.properties!.receipt, 'the 202 documents its receipt');
+
   const pending = await fetch(`${base}/v1/receipts/${receipts[0]!.partition}/${receipts[0]!.offset}`);
   assert.equal(pending.status, 404);
   assert.equal(((await pending.json()) as { code: string }).code, 'TALLY_ERR_RECEIPT_PENDING');
