@@ -108,18 +108,26 @@ export function merkleRootFromPath(index: number, size: number, leafHash: Uint8A
  * The root of a growing tree, one leaf at a time, keeping only the roots of its perfect subtrees
  * (one per 1-bit of the size, largest first). The root of n leaves folds them right to left, which
  * is exactly MTH: the RFC split puts the largest perfect subtree on the left at every level.
+ *
+ * Hashes are kept as 32-character latin1 strings (one char per byte, lossless): Node's hash()
+ * returns a string two to three times faster than a Buffer, and this is the aggregator's hot path.
  */
 export class MerkleAccumulator {
-  private stack: Buffer[] = [];
+  private stack: string[] = [];
   private count = 0;
 
   get size(): number {
     return this.count;
   }
 
-  push(leafHash: Buffer): void {
-    let node = leafHash;
-    for (let n = this.count; n % 2 === 1; n = Math.floor(n / 2)) node = merkleNodeHash(this.stack.pop()!, node);
+  push(leafHash: Uint8Array): void {
+    this.pushDigest(Buffer.from(leafHash).toString('latin1'));
+  }
+
+  /** `leaf` as `hash('sha256', …, 'latin1')` returns it. */
+  pushDigest(leaf: string): void {
+    let node = leaf;
+    for (let n = this.count; n % 2 === 1; n = Math.floor(n / 2)) node = nodeDigest(this.stack.pop()!, node);
     this.stack.push(node);
     this.count += 1;
   }
@@ -128,8 +136,8 @@ export class MerkleAccumulator {
   root(): Buffer {
     if (this.stack.length === 0) return merkleTreeHash([]);
     let root = this.stack[this.stack.length - 1]!;
-    for (let i = this.stack.length - 2; i >= 0; i--) root = merkleNodeHash(this.stack[i]!, root);
-    return root;
+    for (let i = this.stack.length - 2; i >= 0; i--) root = nodeDigest(this.stack[i]!, root);
+    return Buffer.from(root, 'latin1');
   }
 
   clear(): void {
@@ -139,19 +147,28 @@ export class MerkleAccumulator {
 
   /** `size:hex,hex,…` (a few hundred bytes at most), stored with the position it describes. */
   serialize(): string {
-    return `${this.count}:${this.stack.map((node) => node.toString('hex')).join(',')}`;
+    return `${this.count}:${this.stack.map((node) => Buffer.from(node, 'latin1').toString('hex')).join(',')}`;
   }
 
   static parse(text: string): MerkleAccumulator {
     const accumulator = new MerkleAccumulator();
     const [size, nodes] = text.split(':') as [string, string];
     accumulator.count = Number(size);
-    accumulator.stack = nodes === '' ? [] : nodes.split(',').map((hex) => Buffer.from(hex, 'hex'));
+    const hashes = nodes === '' ? [] : nodes.split(',').map((hex) => Buffer.from(hex, 'hex'));
+    accumulator.stack = hashes.map((hash) => hash.toString('latin1'));
     let ones = 0;
     for (let n = accumulator.count; n > 0; n = Math.floor(n / 2)) ones += n % 2;
-    if (!Number.isSafeInteger(accumulator.count) || ones !== accumulator.stack.length || accumulator.stack.some((node) => node.length !== HASH_BYTES)) {
+    if (!Number.isSafeInteger(accumulator.count) || ones !== hashes.length || hashes.some((hash) => hash.length !== HASH_BYTES)) {
       throw new Error(`not a Merkle accumulator: ${text.slice(0, 80)}`);
     }
     return accumulator;
   }
+}
+
+/** node(l, r) on latin1 digests, into a latin1 digest. */
+function nodeDigest(left: string, right: string): string {
+  nodeScratch[0] = NODE_PREFIX;
+  nodeScratch.write(left, 1, HASH_BYTES, 'latin1');
+  nodeScratch.write(right, 1 + HASH_BYTES, HASH_BYTES, 'latin1');
+  return hash('sha256', nodeScratch, 'binary');
 }

@@ -154,7 +154,7 @@ export class PartitionProcessor {
     const dlq: DlqRecord[] = [];
     for (let row = first; row < records.rows; row++) {
       head = reader.chain(records, row, head);
-      merkle?.push(reader.leaf(records, row));
+      merkle?.pushDigest(reader.leafDigest(records, row));
       const vote = reader.read(records, row, dlq);
       if (vote === null) continue;
       votes.push(vote);
