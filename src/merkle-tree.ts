@@ -168,7 +168,14 @@ export class MerkleAccumulator {
 /** node(l, r) on latin1 digests, into a latin1 digest. */
 function nodeDigest(left: string, right: string): string {
   nodeScratch[0] = NODE_PREFIX;
-  nodeScratch.write(left, 1, HASH_BYTES, 'latin1');
-  nodeScratch.write(right, 1 + HASH_BYTES, HASH_BYTES, 'latin1');
+  nodeScratch.latin1Write(left, 1, HASH_BYTES);
+  nodeScratch.latin1Write(right, 1 + HASH_BYTES, HASH_BYTES);
   return hash('sha256', nodeScratch, 'binary');
+}
+
+declare module 'node:buffer' {
+  interface Buffer {
+    /** Node's latin1 write without write()'s argument checks (also declared by the aggregator's reader). */
+    latin1Write(text: string, offset: number, length: number): number;
+  }
 }
