@@ -92,6 +92,16 @@ export class VoteDecoder {
     return this.resolvers.has(id);
   }
 
+  /** True when records with this writer schema id are read without a resolver (writer == reader). */
+  readsWithoutResolver(id: number): boolean {
+    return this.resolvers.get(id) === this.reader;
+  }
+
+  /** True when the reader schema is `schemaJson` (same canonical form). */
+  readerEquals(schemaJson: string): boolean {
+    return this.reader.equals(voteType(schemaJson));
+  }
+
   addWriterSchema(id: number, writerSchemaJson: string): void {
     if (this.resolvers.has(id)) return;
     const writer = voteType(writerSchemaJson);

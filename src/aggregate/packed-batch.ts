@@ -89,6 +89,16 @@ export class PackedRecords {
     return this.bytes.subarray(start, start + length);
   }
 
+  /** Start of the key in `bytes`. */
+  keyStart(row: number): number {
+    return this.index[row * INDEX_STRIDE + I_KEY_START]!;
+  }
+
+  /** Length of the key, -1 for a null key. */
+  keyLength(row: number): number {
+    return this.index[row * INDEX_STRIDE + I_KEY_LENGTH]!;
+  }
+
   key(row: number): Buffer | null {
     const at = row * INDEX_STRIDE;
     const length = this.index[at + I_KEY_LENGTH]!;

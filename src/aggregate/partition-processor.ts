@@ -148,7 +148,7 @@ export class PartitionProcessor {
 
     // read: chain over every record; votes (or DLQ entries) in offset order; the voters to look up
     const { reader } = context;
-    let head = state.head;
+    let head = state.head.toString('latin1');
     const { merkle } = state;
     const votes: VoteCast[] = [];
     const dlq: DlqRecord[] = [];
@@ -169,7 +169,7 @@ export class PartitionProcessor {
     const outcomes: OutcomeCounts = { accepted, duplicate: votes.length - accepted, invalid: dlq.length };
     const lastOffset = records.offset(records.rows - 1);
     state.nextOffset = lastOffset + 1;
-    state.head = head;
+    state.head = Buffer.from(head, 'latin1');
     state.outcomes.accepted += outcomes.accepted;
     state.outcomes.duplicate += outcomes.duplicate;
     state.outcomes.invalid += outcomes.invalid;
