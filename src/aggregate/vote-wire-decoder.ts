@@ -50,6 +50,9 @@ export const FAST_PATH_SCHEMA = JSON.stringify({
     { name: 'castAt', type: { type: 'long', logicalType: 'timestamp-millis' } },
   ],
 });
+/** ASCII strings up to this many bytes are kept and reused (their code fits in 31 bits). */
+const SHORT_STRING_BYTES = 4;
+const SHORT_STRINGS_KEPT = 4096;
 /** avsc's bound for a long it returns. */
 const MAX_SAFE_LONG = 9007199254740990;
 
@@ -63,6 +66,8 @@ export class VoteWireDecoder {
   private bytes: Buffer = Buffer.alloc(0);
   private pos = 0;
   private end = 0;
+  /** ASCII strings of up to SHORT_STRING_BYTES, by their bytes (length, then 7 bits a byte). */
+  private readonly shortStrings = new Map<number, string>();
   /** A block count the bytes left cannot hold (0: none). */
   private impossibleCount = 0;
   /** Where the bytes of the last string read start. */
@@ -158,7 +163,24 @@ export class VoteWireDecoder {
     const from = this.pos;
     this.stringStart = from;
     this.pos = from + length;
-    return length === 0 ? '' : this.bytes.utf8Slice(from, from + length);
+    if (length === 0) return '';
+    if (length <= SHORT_STRING_BYTES) {
+      // Question, option and region ids are short and repeat in every vote: one string each.
+      const { bytes } = this;
+      let code = length;
+      for (let i = from; i < from + length; i++) {
+        const byte = bytes[i]!;
+        if (byte >= 0x80) return bytes.utf8Slice(from, from + length);
+        code = code * 0x80 + byte;
+      }
+      let text = this.shortStrings.get(code);
+      if (text === undefined) {
+        text = bytes.latin1Slice(from, from + length);
+        if (this.shortStrings.size < SHORT_STRINGS_KEPT) this.shortStrings.set(code, text);
+      }
+      return text;
+    }
+    return this.bytes.utf8Slice(from, from + length);
   }
 
   /**
@@ -238,5 +260,6 @@ declare module 'node:buffer' {
   interface Buffer {
     /** Node's UTF-8 decode of [start, end) without toString's argument checks (what avsc calls). */
     utf8Slice(start: number, end: number): string;
+    latin1Slice(start: number, end: number): string;
   }
 }

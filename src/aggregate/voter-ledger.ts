@@ -4,58 +4,82 @@
 // costs at most one lookup and one write whatever its number of questions; the voter has a counted
 // response exactly when the key exists (partition-store.ts: v:<survey><voter>).
 //
+// In memory the entries are kept by survey, then by voter, under the id strings the decoder made:
+// a vote's lookups (want, answered, set) cost two map reads and no string building; the store key is
+// built once per voter and batch, when the voter is first wanted.
+//
 // The ledger lives as long as its processor: memory that went ahead of the store (a failed batch)
 // is dropped with the processor, which is reopened from the store (partition-lifecycle.ts).
 import { voterKey, type PartitionStore, type StoreWriteBatch } from './partition-store.js';
 
+interface VoterEntry {
+  /** the store key, v:<survey><voter> */
+  readonly key: string;
+  /** counted questions; null while unknown or when the voter has none */
+  questions: string[] | null;
+  changed: boolean;
+}
+
 export class VoterLedger {
-  /** store key → counted questions; null while unknown or when the voter has none */
-  private readonly entries = new Map<string, string[] | null>();
-  private readonly changed = new Set<string>();
-  private pending: string[] = [];
+  private readonly bySurvey = new Map<string, Map<string, VoterEntry>>();
+  private pending: VoterEntry[] = [];
+  private changed: VoterEntry[] = [];
 
   /** Marks the voter for `load` unless the ledger knows it already. */
   want(surveyId: string, voterId: string): void {
-    const key = voterKey(surveyId, voterId);
-    if (this.entries.has(key)) return;
-    this.entries.set(key, null);
-    this.pending.push(key);
+    let voters = this.bySurvey.get(surveyId);
+    if (voters === undefined) this.bySurvey.set(surveyId, (voters = new Map()));
+    if (voters.has(voterId)) return;
+    const entry: VoterEntry = { key: voterKey(surveyId, voterId), questions: null, changed: false };
+    voters.set(voterId, entry);
+    this.pending.push(entry);
   }
 
   /** Reads every voter asked for since the last load, in one lookup. */
   async load(store: PartitionStore): Promise<void> {
-    const keys = this.pending;
-    if (keys.length === 0) return;
+    const entries = this.pending;
+    if (entries.length === 0) return;
     this.pending = [];
+    const keys = new Array<string>(entries.length);
+    for (let i = 0; i < entries.length; i++) keys[i] = entries[i]!.key;
     const values = await store.getMany(keys);
-    for (let i = 0; i < keys.length; i++) {
+    for (let i = 0; i < entries.length; i++) {
       const value = values[i];
-      if (value !== undefined) this.entries.set(keys[i]!, JSON.parse(value) as string[]);
+      if (value !== undefined) entries[i]!.questions = JSON.parse(value) as string[];
     }
   }
 
   answered(surveyId: string, voterId: string): readonly string[] | undefined {
-    const questions = this.entries.get(voterKey(surveyId, voterId));
-    if (questions === undefined) throw new Error(`voter ledger: ${surveyId}/${voterId} was not loaded before counting`);
-    return questions ?? undefined;
+    return this.entry(surveyId, voterId).questions ?? undefined;
   }
 
   set(surveyId: string, voterId: string, questions: string[]): void {
-    const key = voterKey(surveyId, voterId);
-    this.entries.set(key, questions);
-    this.changed.add(key);
+    const entry = this.entry(surveyId, voterId);
+    entry.questions = questions;
+    if (entry.changed) return;
+    entry.changed = true;
+    this.changed.push(entry);
   }
 
   /** Puts every voter changed since the last call into `batch`. */
   writeChanges(batch: StoreWriteBatch): void {
-    for (const key of this.changed) batch.put(key, JSON.stringify(this.entries.get(key)));
-    this.changed.clear();
+    for (const entry of this.changed) {
+      batch.put(entry.key, JSON.stringify(entry.questions));
+      entry.changed = false;
+    }
+    this.changed = [];
   }
 
   /** Forgets everything: the next batch reads its voters from the store again. */
   clear(): void {
-    this.entries.clear();
-    this.changed.clear();
+    this.bySurvey.clear();
+    this.changed = [];
     this.pending = [];
+  }
+
+  private entry(surveyId: string, voterId: string): VoterEntry {
+    const entry = this.bySurvey.get(surveyId)?.get(voterId);
+    if (entry === undefined) throw new Error(`voter ledger: ${surveyId}/${voterId} was not loaded before counting`);
+    return entry;
   }
 }
