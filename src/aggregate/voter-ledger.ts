@@ -24,6 +24,10 @@ export class VoterLedger {
   private readonly bySurvey = new Map<string, Map<string, VoterEntry>>();
   private pending: VoterEntry[] = [];
   private changed: VoterEntry[] = [];
+  /** The entry `answered` found last: applyVote's `set` for the same vote follows it. */
+  private lastSurveyId: string | undefined;
+  private lastVoterId: string | undefined;
+  private lastEntry: VoterEntry | undefined;
 
   /** Marks the voter for `load` unless the ledger knows it already. */
   want(surveyId: string, voterId: string): void {
@@ -72,14 +76,19 @@ export class VoterLedger {
 
   /** Forgets everything: the next batch reads its voters from the store again. */
   clear(): void {
+    this.lastSurveyId = this.lastVoterId = this.lastEntry = undefined;
     this.bySurvey.clear();
     this.changed = [];
     this.pending = [];
   }
 
   private entry(surveyId: string, voterId: string): VoterEntry {
+    if (voterId === this.lastVoterId && surveyId === this.lastSurveyId) return this.lastEntry!;
     const entry = this.bySurvey.get(surveyId)?.get(voterId);
     if (entry === undefined) throw new Error(`voter ledger: ${surveyId}/${voterId} was not loaded before counting`);
+    this.lastSurveyId = surveyId;
+    this.lastVoterId = voterId;
+    this.lastEntry = entry;
     return entry;
   }
 }
