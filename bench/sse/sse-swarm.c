@@ -312,7 +312,8 @@ static void parse_head(struct conn *c, const char *head, size_t len) {
   c->phase = BODY;
 }
 
-static void on_readable(struct conn *c) {
+/* One read (edge-triggered: the caller reads again while a read fills the buffer); returns its size, or -1. */
+static ssize_t on_readable(struct conn *c) {
   size_t carried = c->carry_len;
   char *buf = bodybuf;
   if (carried) {
@@ -323,17 +324,19 @@ static void on_readable(struct conn *c) {
   }
   /* a plain body is read straight behind the carried bytes; a head or chunked one is read aside */
   int direct = c->phase == BODY && !c->chunked;
-  ssize_t n = read(c->fd, direct ? buf + carried : readbuf, READ_BYTES);
-  if (n == 0) { drop(c, NULL); return; }
+  ssize_t n;
+  do n = read(c->fd, direct ? buf + carried : readbuf, READ_BYTES);
+  while (n < 0 && errno == EINTR);
+  if (n == 0) { drop(c, NULL); return -1; }
   if (n < 0) {
-    if (errno == EAGAIN || errno == EINTR) { if (carried) { c->carry = malloc(carried); memcpy(c->carry, buf, carried); c->carry_len = carried; } return; }
+    if (errno == EAGAIN) { if (carried) { c->carry = malloc(carried); memcpy(c->carry, buf, carried); c->carry_len = carried; } return -1; }
     drop(c, errno_name(errno));
-    return;
+    return -1;
   }
   if (direct) {
     body_bytes += n;
     consume_body(c, buf, carried + n);
-    return;
+    return n;
   }
   const char *raw = readbuf;
   size_t raw_len = n;
@@ -342,14 +345,14 @@ static void on_readable(struct conn *c) {
     size_t total = carried + raw_len;
     char *end = memmem(buf, total, "\r\n\r\n", 4);
     if (end == NULL) {
-      if (total > MAX_HEAD) { drop(c, "response head too long"); return; }
+      if (total > MAX_HEAD) { drop(c, "response head too long"); return -1; }
       c->carry = malloc(total);
       memcpy(c->carry, buf, total);
       c->carry_len = total;
-      return;
+      return -1;
     }
     parse_head(c, buf, end + 4 - buf);
-    if (c->phase != BODY) return;
+    if (c->phase != BODY) return -1;
     size_t rest = total - (end + 4 - buf);
     memmove(readbuf, end + 4, rest);
     raw = readbuf;
@@ -360,13 +363,14 @@ static void on_readable(struct conn *c) {
   size_t len = carried;
   if (c->chunked) {
     long w = dechunk(c, raw, raw_len, buf + carried);
-    if (w < 0) { drop(c, NULL); return; }
+    if (w < 0) { drop(c, NULL); return -1; }
     len += w;
   } else {
     memcpy(buf + carried, raw, raw_len);
     len += raw_len;
   }
   consume_body(c, buf, len);
+  return n;
 }
 
 static void on_writable(struct conn *c) {
@@ -377,7 +381,8 @@ static void on_writable(struct conn *c) {
   ssize_t w = write(c->fd, requests[c->path], request_len[c->path]);
   if (w != (ssize_t)request_len[c->path]) { drop(c, "request not written at once"); return; }
   c->phase = HEAD;
-  struct epoll_event ev = { .events = EPOLLIN, .data.u32 = (uint32_t)(c - conns) };
+  /* edge-triggered: a level-triggered socket is polled again on the next epoll_wait after each read */
+  struct epoll_event ev = { .events = EPOLLIN | EPOLLET, .data.u32 = (uint32_t)(c - conns) };
   epoll_ctl(epfd, EPOLL_CTL_MOD, c->fd, &ev);
 }
 
@@ -528,7 +533,8 @@ int main(int argc, char **argv) {
       if (c->phase == CONNECTING) {
         if (evs[i].events & (EPOLLOUT | EPOLLERR | EPOLLHUP)) on_writable(c);
       } else if (evs[i].events & (EPOLLIN | EPOLLERR | EPOLLHUP)) {
-        on_readable(c);
+        while (on_readable(c) == READ_BYTES && c->fd >= 0) {
+        }
       }
     }
     if (pending < concurrency && next_conn < clients) open_more();
