@@ -19,7 +19,7 @@ import { createKafka, ensureTopics } from '../../src/kafka.js';
 import { createLogger } from '../../src/logger.js';
 import { cdfPoints, summarize, type Histogram, type LatencySummary } from '../lib/latency-histogram.js';
 import { groupedBarPlot, latencyCdfPlot, linePlot } from '../lib/plots.js';
-import { processTreeUsage } from '../lib/process-usage.js';
+import { processTreeUsage, treeCpuDelta, type ProcessUsage } from '../lib/process-usage.js';
 import { latencyTable, markdownTable, printOutcome, writeReport, type Check, type Figure } from '../lib/report-writer.js';
 import { freePort, startRole, waitForReady, type RoleProcess } from '../lib/role-process.js';
 import { createRunContext, printHeader, PROJECT_ROOT, type RunContext } from '../lib/run-context.js';
@@ -83,19 +83,19 @@ interface PhaseSpec {
 }
 
 /** CPU-seconds of the server's process tree; a read that found no process (a /proc race) is retried. */
-function serverCpuOf(pid: number): number {
+function serverUsageOf(pid: number): ProcessUsage | null {
   for (let attempt = 0; attempt < 5; attempt++) {
     const usage = processTreeUsage(pid);
-    if (usage.processes > 0) return usage.cpuSeconds;
+    if (usage.processes > 0) return usage;
   }
-  return Number.NaN; // shows as NaN in the report rather than as a wrong figure
+  return null; // shows as NaN in the report rather than as a wrong figure
 }
 
 async function runPhase(context: RunContext, options: IngestOptions, spec: PhaseSpec): Promise<Phase> {
   const loadAverage = loadavg().map((l) => Math.round(l * 100) / 100);
   context.progress(`${spec.name}: ${options.warmup} s warm-up, ${options.duration} s measured, ${options.concurrency} connections, ${spec.rate > 0 ? `${spec.rate} requests/s` : 'closed loop'} (load average ${loadAverage.join(' ')})`);
-  let serverAtStart = 0;
-  let serverAtEnd = 0;
+  let serverAtStart: ProcessUsage | null = null;
+  let serverAtEnd: ProcessUsage | null = null;
   let printed = 0;
   spec.tokens.duringLoad(true);
   const load = await runHttpLoad({
@@ -113,8 +113,8 @@ async function runPhase(context: RunContext, options: IngestOptions, spec: Phase
       }
       return null;
     },
-    onMeasureStart: () => (serverAtStart = serverCpuOf(spec.serverPid)),
-    onMeasureEnd: () => (serverAtEnd = serverCpuOf(spec.serverPid)),
+    onMeasureStart: () => (serverAtStart = serverUsageOf(spec.serverPid)),
+    onMeasureEnd: () => (serverAtEnd = serverUsageOf(spec.serverPid)),
     onSecond: (line) => {
       if (printed++ % 5 === 4) context.progress(`${spec.name}: ${line}`);
     },
@@ -122,7 +122,9 @@ async function runPhase(context: RunContext, options: IngestOptions, spec: Phase
   spec.tokens.duringLoad(false);
   const errors = Object.values(load.errors).reduce((a, b) => a + b, 0);
   const requests = Math.max(1, load.ok + errors);
-  const serverCpuSeconds = serverAtEnd - serverAtStart;
+  const serverDelta = serverAtStart !== null && serverAtEnd !== null ? treeCpuDelta(serverAtStart, serverAtEnd) : { cpuSeconds: Number.NaN, vanished: 0 };
+  if (serverDelta.vanished > 0) context.progress(`${spec.name}: ${serverDelta.vanished} server process(es) left the tree during the measured phase: their CPU in it is not counted`);
+  const serverCpuSeconds = serverDelta.cpuSeconds;
   const phase: Phase = {
     name: spec.name,
     rate: spec.rate,

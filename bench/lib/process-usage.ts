@@ -11,6 +11,8 @@ export interface ProcessUsage {
   /** resident set size, bytes */
   rssBytes: number;
   processes: number;
+  /** CPU seconds of each process of the tree (for deltas over a tree whose members change) */
+  byPid?: Map<number, number>;
 }
 
 interface StatLine {
@@ -62,15 +64,32 @@ export function processTreeUsage(rootPid: number): ProcessUsage {
   let ticks = 0;
   let pages = 0;
   let processes = 0;
+  const byPid = new Map<number, number>();
   const stack: StatLine[] = [root];
   while (stack.length > 0) {
     const stat = stack.pop()!;
     ticks += stat.cpuTicks;
     pages += stat.rssPages;
     processes += 1;
+    byPid.set(stat.pid, stat.cpuTicks / CLOCK_TICKS);
     for (const child of children.get(stat.pid) ?? []) stack.push(child);
   }
-  return { cpuSeconds: ticks / CLOCK_TICKS, rssBytes: pages * PAGE_BYTES, processes };
+  return { cpuSeconds: ticks / CLOCK_TICKS, rssBytes: pages * PAGE_BYTES, processes, byPid };
+}
+
+/**
+ * CPU seconds a process tree used between two reads, process by process: a process seen only at the
+ * end counts whole (it started in between), one seen only at the start counts nothing (its share
+ * before it ended is unknown; `vanished` says how many). A plain difference of the sums would go
+ * negative when a process with CPU time behind it leaves the tree (or a read misses it).
+ */
+export function treeCpuDelta(before: ProcessUsage, after: ProcessUsage): { cpuSeconds: number; vanished: number } {
+  if (before.byPid === undefined || after.byPid === undefined) return { cpuSeconds: after.cpuSeconds - before.cpuSeconds, vanished: 0 };
+  let cpuSeconds = 0;
+  for (const [pid, seconds] of after.byPid) cpuSeconds += seconds - (before.byPid.get(pid) ?? 0);
+  let vanished = 0;
+  for (const pid of before.byPid.keys()) if (!after.byPid.has(pid)) vanished += 1;
+  return { cpuSeconds, vanished };
 }
 
 export function usageDelta(before: ProcessUsage, after: ProcessUsage): ProcessUsage {
