@@ -57,6 +57,7 @@ program
   .option('--duration <s>', 'measured seconds per phase', integer(1, 3600), 30)
   .option('--warmup <s>', 'seconds of load before measuring, per phase', integer(0, 600), 5)
   .option('--rate <n>', 'total votes/s (0 = closed loop: each connection sends as soon as it has an answer)', integer(0), 0)
+  .option('--paced-concurrency <n>', 'connections of paced phases (0 = 4 × --concurrency): an open loop must not queue behind a few busy sockets', integer(0, 10_000), 0)
   .option('--paced-fraction <f>', 'after a closed-loop phase, a paced phase at this fraction of its rate (0 = none)', decimal(0, 1), 0.8)
   .option('--processes <n>', 'ingest processes (TALLY_INGEST_PROCESSES) and bare-route processes', integer(1, 64), availableParallelism())
   .option('--no-peer', 'skip the bare Fastify route phase')

@@ -35,6 +35,8 @@ export interface IngestOptions {
   warmup: number;
   rate: number;
   pacedFraction: number;
+  /** connections of paced phases; 0 = 4 × concurrency */
+  pacedConcurrency?: number;
   processes: number;
   peer: boolean;
   voters: number;
@@ -60,6 +62,8 @@ const GENERATOR_CORES_WARNING = 0.5;
 interface Phase {
   name: string;
   rate: number;
+  /** generator connections (paced phases: --paced-concurrency) */
+  connections: number;
   load: HttpLoadResult;
   serverCpuSeconds: number;
   loadAverage: number[];
@@ -93,14 +97,17 @@ function serverUsageOf(pid: number): ProcessUsage | null {
 
 async function runPhase(context: RunContext, options: IngestOptions, spec: PhaseSpec): Promise<Phase> {
   const loadAverage = loadavg().map((l) => Math.round(l * 100) / 100);
-  context.progress(`${spec.name}: ${options.warmup} s warm-up, ${options.duration} s measured, ${options.concurrency} connections, ${spec.rate > 0 ? `${spec.rate} requests/s` : 'closed loop'} (load average ${loadAverage.join(' ')})`);
+  // Paced (open loop): due requests wait for an idle socket, so with as few sockets as the closed loop
+  // uses, a server whose latency is mostly waiting (Redis, Kafka acks) would queue in the generator.
+  const connections = spec.rate > 0 ? options.pacedConcurrency || 4 * options.concurrency : options.concurrency;
+  context.progress(`${spec.name}: ${options.warmup} s warm-up, ${options.duration} s measured, ${connections} connections, ${spec.rate > 0 ? `${spec.rate} requests/s` : 'closed loop'} (load average ${loadAverage.join(' ')})`);
   let serverAtStart: ProcessUsage | null = null;
   let serverAtEnd: ProcessUsage | null = null;
   let printed = 0;
   spec.tokens.duringLoad(true);
   const load = await runHttpLoad({
     port: spec.port,
-    connections: options.concurrency,
+    connections,
     rate: spec.rate,
     warmupSeconds: options.warmup,
     durationSeconds: options.duration,
@@ -128,6 +135,7 @@ async function runPhase(context: RunContext, options: IngestOptions, spec: Phase
   const phase: Phase = {
     name: spec.name,
     rate: spec.rate,
+    connections,
     load,
     serverCpuSeconds,
     loadAverage,
@@ -314,7 +322,7 @@ export async function runIngest(options: IngestOptions): Promise<number> {
 
     const phaseRows = phases.map((p) => [
       p.name,
-      p.rate > 0 ? `${p.rate}/s` : 'closed',
+      `${p.rate > 0 ? `${p.rate}/s` : 'closed'}, ${p.connections} conns`,
       Math.round(p.perSecond),
       round1(p.serverUsPerRequest),
       round1(p.serverCpuSeconds / options.duration),
