@@ -4,17 +4,21 @@ import type { PackedBatch } from './worker-messages.js';
 
 /** Bytes reserved before each value for `head (32) || offset (8)` of the hash chain. */
 export const CHAIN_PREFIX_BYTES = 40;
-export const INDEX_STRIDE = 5;
+export const INDEX_STRIDE = 6;
 export const I_OFFSET = 0;
 export const I_KEY_START = 1;
 export const I_KEY_LENGTH = 2;
 export const I_VALUE_START = 3;
 export const I_VALUE_LENGTH = 4;
+/** The record's Kafka timestamp (epoch ms; -1 when it has none): castAt is clamped to it. */
+export const I_TIMESTAMP = 5;
 
 export interface KafkaRecordLike {
   offset: string;
   key: Buffer | null;
   value: Buffer | null;
+  /** Epoch ms as kafkajs gives it; absent or "-1": the record has none. */
+  timestamp?: string;
 }
 
 /** Packs records whose offset is at least `fromOffset` (records below it were already counted). */
@@ -33,8 +37,9 @@ export function packBatch(messages: readonly KafkaRecordLike[], fromOffset: numb
   const index = new Float64Array(count * INDEX_STRIDE);
   let at = 0;
   for (let i = start, row = 0; i < messages.length; i++, row += INDEX_STRIDE) {
-    const { key, value, offset } = messages[i]!;
+    const { key, value, offset, timestamp } = messages[i]!;
     index[row + I_OFFSET] = Number(offset);
+    index[row + I_TIMESTAMP] = timestamp === undefined ? -1 : Number(timestamp);
     index[row + I_KEY_START] = at;
     if (key) {
       bytes.set(key, at);
@@ -70,6 +75,11 @@ export class PackedRecords {
 
   offset(row: number): number {
     return this.index[row * INDEX_STRIDE + I_OFFSET]!;
+  }
+
+  /** The record's Kafka timestamp (epoch ms), -1 when it has none. */
+  timestamp(row: number): number {
+    return this.index[row * INDEX_STRIDE + I_TIMESTAMP]!;
   }
 
   /** Start of the value in `bytes`; CHAIN_PREFIX_BYTES scratch bytes precede it. */

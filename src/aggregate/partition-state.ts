@@ -48,6 +48,8 @@ export class PartitionState implements CountingState {
   /** Surveys and (survey, minute) buckets changed since the last writeChanges. */
   private readonly touchedSurveys = new Set<string>();
   private readonly touchedMinutes = new Map<string, Set<number>>();
+  /** Stored minute keys outside the window, deleted by the next writeChanges. */
+  private readonly staleMinuteKeys: string[] = [];
 
   /** Everything but the one-vote ledger, which is read batch by batch. */
   static async load(store: PartitionStore): Promise<PartitionState> {
@@ -62,8 +64,10 @@ export class PartitionState implements CountingState {
     for (const [key, value] of await store.scan(PREFIX_TALLY)) state.surveys.set(key.slice(PREFIX_TALLY.length), JSON.parse(value) as SurveyTally);
     for (const [key, value] of await store.scan(PREFIX_MINUTE)) {
       const { surveyId, minute } = parseMinuteKey(key);
-      state.bucketsOf(surveyId).add(minute, Number(value));
+      if (!state.bucketsOf(surveyId).add(minute, Number(value))) state.staleMinuteKeys.push(key);
     }
+    // Buckets stored before the window was pruned (or dropped since): deleted with the next write.
+    for (const [surveyId, buckets] of state.minutes) for (const minute of buckets.dropped.splice(0)) state.staleMinuteKeys.push(minuteKey(surveyId, minute));
     for (const [, value] of await store.scan(PREFIX_CHECKPOINT)) {
       const row = JSON.parse(value) as CheckpointRow;
       state.pendingCheckpoints.set(row.lastOffset, row);
@@ -89,7 +93,7 @@ export class PartitionState implements CountingState {
   }
 
   countMinute(surveyId: string, minute: number): void {
-    this.bucketsOf(surveyId).add(minute);
+    if (!this.bucketsOf(surveyId).add(minute)) return;
     let minutes = this.touchedMinutes.get(surveyId);
     if (!minutes) this.touchedMinutes.set(surveyId, (minutes = new Set()));
     minutes.add(minute);
@@ -108,8 +112,13 @@ export class PartitionState implements CountingState {
     for (const surveyId of this.touchedSurveys) batch.put(tallyKey(surveyId), JSON.stringify(this.surveys.get(surveyId)));
     for (const [surveyId, minutes] of this.touchedMinutes) {
       const buckets = this.minutes.get(surveyId)!;
-      for (const minute of minutes) batch.put(minuteKey(surveyId, minute), String(buckets.counts.get(minute)));
+      for (const minute of minutes) {
+        const count = buckets.counts.get(minute);
+        if (count !== undefined) batch.put(minuteKey(surveyId, minute), String(count));
+      }
+      for (const minute of buckets.dropped.splice(0)) batch.del(minuteKey(surveyId, minute));
     }
+    for (const key of this.staleMinuteKeys.splice(0)) batch.del(key);
     this.touchedSurveys.clear();
     this.touchedMinutes.clear();
   }

@@ -96,7 +96,12 @@ export class RecordReader {
         }
       }
     }
-    if (reason === null) return vote;
+    if (reason === null) {
+      // docs/counting-rules.md: a castAt after the record's Kafka timestamp is clamped to it.
+      const timestamp = records.timestamp(row);
+      if (timestamp >= 0 && vote!.castAt > timestamp) vote!.castAt = timestamp;
+      return vote;
+    }
     this.dlq(records, row, reason, dlq);
     return null;
   }

@@ -26,22 +26,37 @@ export function regionOf(tally: SurveyTally, region: string): RegionTally {
   return ownOrCreate(tally.regions, region, () => ({ responses: 0, votes: {} }));
 }
 
-/** Minute buckets of one survey; the partial carries the RECENT_MINUTES newest ones. */
+/**
+ * Minute buckets of one survey, pruned to the window (docs/counting-rules.md): the RECENT_MINUTES
+ * minutes ending at the newest one. A minute older than the window adds to no bucket; a newer
+ * minute moves the window and drops the buckets that fall out (listed in `dropped` until the
+ * store deletes them).
+ */
 export class MinuteBuckets {
   readonly counts = new Map<number, number>();
   newest = -Infinity;
+  /** Minutes dropped from `counts` whose stored keys are still to be deleted. */
+  readonly dropped: number[] = [];
 
-  add(minute: number, n = 1): number {
-    const count = (this.counts.get(minute) ?? 0) + n;
-    this.counts.set(minute, count);
-    if (minute > this.newest) this.newest = minute;
-    return count;
+  /** Adds `n` to the minute's bucket; false when the minute is older than the window (not kept). */
+  add(minute: number, n = 1): boolean {
+    if (minute <= this.newest - RECENT_MINUTES) return false;
+    this.counts.set(minute, (this.counts.get(minute) ?? 0) + n);
+    if (minute > this.newest) {
+      this.newest = minute;
+      const from = minute - RECENT_MINUTES + 1;
+      for (const old of this.counts.keys()) {
+        if (old >= from) continue;
+        this.counts.delete(old);
+        this.dropped.push(old);
+      }
+    }
+    return true;
   }
 
   recent(): SurveyPartial['minutes'] {
     const out: SurveyPartial['minutes'] = {};
-    const from = this.newest - RECENT_MINUTES + 1;
-    for (const [minute, count] of this.counts) if (minute >= from) out[minute] = count;
+    for (const [minute, count] of this.counts) out[minute] = count;
     return out;
   }
 }

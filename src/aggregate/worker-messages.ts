@@ -45,8 +45,8 @@ export interface OutcomeCounts {
 }
 
 /**
- * A Kafka batch packed for transfer: one byte buffer and one index of 5 doubles per record
- * (offset, keyStart, keyLength, valueStart, valueLength; length -1 = null). Each value is preceded
+ * A Kafka batch packed for transfer: one byte buffer and one index of 6 doubles per record
+ * (offset, keyStart, keyLength, valueStart, valueLength, timestamp; length -1 = null). Each value is preceded
  * by 40 scratch bytes so the hash chain can hash `head || offset || value` in place without a copy.
  */
 export interface PackedBatch {

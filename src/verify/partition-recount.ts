@@ -5,7 +5,7 @@
 // This is the hot path of `tally verify`: one chain step, one decode and a few Map/object
 // operations per record; no per-record allocation of its own beyond what it must remember.
 import { surveyIdOfKey } from '../partition-key.js';
-import { talliesDigest, type OptionCounts, type RegionTally } from '../partition-tally.js';
+import { RECENT_MINUTES, talliesDigest, type OptionCounts, type RegionTally } from '../partition-tally.js';
 import type { VoteCast, VoteDecoder } from '../vote-codec.js';
 import { CHAIN_GENESIS, chainStep } from './hash-chain.js';
 import { VoterLedger } from './voter-ledger.js';
@@ -19,8 +19,9 @@ export interface SurveyRecount {
   responses: number;
   votes: OptionCounts;
   regions: { [region: string]: RegionTally };
-  /** epoch minute → accepted records */
+  /** epoch minute → accepted records, the RECENT_MINUTES minutes ending at `newestMinute` only */
   minutes: Map<number, number>;
+  newestMinute: number;
   /** Offset of the first accepted record: before it the aggregator had nothing to publish. */
   firstAcceptedOffset: number;
   /** Offset of the newest accepted record so far: a partial below it is missing that record. */
@@ -65,8 +66,11 @@ export class PartitionRecount {
     this.decoder = decoder;
   }
 
-  /** Applies the record at `offset`. Records must come in increasing offset order. */
-  apply(offset: number, key: Buffer | null, value: Buffer | null): Outcome {
+  /**
+   * Applies the record at `offset`. Records must come in increasing offset order. `timestamp`: the
+   * record's Kafka timestamp (epoch ms, -1 when none); a castAt after it is clamped to it.
+   */
+  apply(offset: number, key: Buffer | null, value: Buffer | null, timestamp = -1): Outcome {
     this.chainHead = chainStep(this.chainHead, offset, value);
     this.nextOffset = offset + 1;
     const keyText = key === null ? null : key.toString('utf8');
@@ -80,7 +84,8 @@ export class PartitionRecount {
     }
     if (vote.surveyId) this.surveysSeen.add(vote.surveyId);
     if (structuralProblem(vote, keyText) !== null) return this.count('invalid');
-    return this.count(this.applyVote(vote, offset));
+    const castAt = timestamp >= 0 && vote.castAt > timestamp ? timestamp : vote.castAt;
+    return this.count(this.applyVote(vote, offset, castAt));
   }
 
   private count(outcome: Outcome): Outcome {
@@ -88,7 +93,7 @@ export class PartitionRecount {
     return outcome;
   }
 
-  private applyVote(vote: VoteCast, offset: number): Outcome {
+  private applyVote(vote: VoteCast, offset: number, castAt: number): Outcome {
     // A survey without a tally has no answered question yet, so this vote will count.
     const survey = this.surveys.get(vote.surveyId) ?? this.newSurvey(vote.surveyId, offset);
     const ledger = survey.ledger;
@@ -115,9 +120,17 @@ export class PartitionRecount {
       survey.responses += 1;
       if (vote.region !== null) this.regionFor(survey, vote.region).responses += 1;
     }
-    const minute = Math.floor(vote.castAt / MINUTE_MS);
-    survey.minutes.set(minute, (survey.minutes.get(minute) ?? 0) + 1);
+    this.countMinute(survey, Math.floor(castAt / MINUTE_MS));
     return 'accepted';
+  }
+
+  /** The minute window of docs/counting-rules.md: older than the window adds nothing; newer moves it. */
+  private countMinute(survey: SurveyRecount, minute: number): void {
+    if (minute <= survey.newestMinute - RECENT_MINUTES) return;
+    survey.minutes.set(minute, (survey.minutes.get(minute) ?? 0) + 1);
+    if (minute <= survey.newestMinute) return;
+    survey.newestMinute = minute;
+    for (const old of survey.minutes.keys()) if (old <= minute - RECENT_MINUTES) survey.minutes.delete(old);
   }
 
   private newSurvey(surveyId: string, offset: number): SurveyRecount {
@@ -127,6 +140,7 @@ export class PartitionRecount {
       votes: emptyRecord(),
       regions: emptyRecord(),
       minutes: new Map(),
+      newestMinute: -Infinity,
       firstAcceptedOffset: offset,
       lastAcceptedOffset: offset,
       ledger: new VoterLedger(),

@@ -192,7 +192,7 @@ export async function verify(config: TallyConfig, options: VerifyOptions, logger
             if (offset < recount.nextOffset) continue; // redelivered after a consumer restart
             if (offset >= check.nextProbeAt) check.fireUpTo(offset, fire);
             check.leaves.add(offset, message.value);
-            recount.apply(offset, message.key, message.value);
+            recount.apply(offset, message.key, message.value, Number(message.timestamp));
           }
         },
       });

@@ -41,7 +41,7 @@ const plain = (value: unknown): unknown => {
 const sortedMinutes = (minutes: Map<number, number>): Array<[number, number]> => [...minutes].sort((a, b) => a[0] - b[0]);
 const keyOf = (key: string | null) => (key === null ? null : Buffer.from(key));
 /** The table's buffers are shared: the packer copies them, so reuse is safe. */
-const recordsOf = (sequence: Sequence) => sequence.records.map((r, offset) => ({ offset, key: keyOf(r.key), value: r.value }));
+const recordsOf = (sequence: Sequence) => sequence.records.map((r, offset) => ({ offset, key: keyOf(r.key), value: r.value, timestamp: r.timestamp ?? -1 }));
 
 function verifierAnswers(sequence: Sequence): { answers: Answers; snapshots: Array<Map<string, SurveySnapshot>> } {
   const decoder = new VoteDecoder();
@@ -51,7 +51,7 @@ function verifierAnswers(sequence: Sequence): { answers: Answers; snapshots: Arr
   // snapshots[n]: every survey after applying the records below n (as a partial at nextOffset n describes)
   const snapshots: Array<Map<string, SurveySnapshot>> = [new Map()];
   sequence.records.forEach((record, offset) => {
-    answers.outcomes.push(recount.apply(offset, keyOf(record.key), record.value));
+    answers.outcomes.push(recount.apply(offset, keyOf(record.key), record.value, record.timestamp ?? -1));
     answers.heads.push(recount.chainHeadHex());
     answers.digests.push(recount.talliesDigest());
     snapshots.push(new Map([...recount.surveys].map(([id, survey]) => [id, snapshotOf(survey)])));
@@ -125,6 +125,7 @@ for (const sequence of SEQUENCES) {
       assert.deepEqual(aggregator.counts, verifier.counts, at('outcome counts'));
       assert.deepEqual(aggregator.tallies, verifier.tallies, at('tallies'));
       assert.deepEqual(aggregator.minutes, verifier.minutes, at('minute buckets'));
+      if (sequence.minutes) assert.deepEqual(Object.fromEntries(aggregator.minutes), sequence.minutes, at('minute buckets as the table expects'));
       sequence.records.forEach((_, offset) => {
         if (aggregator.heads[offset] !== null) assert.equal(aggregator.heads[offset], verifier.heads[offset], at(`chain head at offset ${offset}`));
         if (aggregator.digests[offset] !== null) assert.equal(aggregator.digests[offset], verifier.digests[offset], at(`tallies digest at offset ${offset}`));
@@ -138,4 +139,6 @@ test('conformance: the table covers every outcome, follow-ups, regions, minutes 
   for (const outcome of ['accepted', 'duplicate', 'invalid'] as const) assert.ok(all.some((r) => r.outcome === outcome), outcome);
   assert.ok(all.filter((r) => r.outcome === 'invalid').length >= 12, 'every kind of invalid record');
   assert.ok(SEQUENCES.some((s) => /Object\.prototype/.test(s.name)));
+  assert.ok(SEQUENCES.some((s) => /minute window/.test(s.name)), 'minute buckets pruned to the window');
+  assert.ok(all.some((r) => r.timestamp !== undefined && r.timestamp >= 0), 'a castAt clamped to its record timestamp');
 });

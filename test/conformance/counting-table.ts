@@ -10,7 +10,7 @@ import type { VoteCast } from '../../src/vote-codec.js';
 export const SCHEMA_ID = 1;
 /** A schema id no decoder here knows. */
 export const UNKNOWN_SCHEMA_ID = 999_999;
-export const T0 = 1_700_000_000_000; // a minute boundary: 28,333,333 × 60,000
+export const T0 = 1_700_000_000_000; // 20 s into epoch minute 28,333,333
 export const MINUTE = 60_000;
 
 export type Outcome = 'accepted' | 'duplicate' | 'invalid';
@@ -21,15 +21,22 @@ export interface TableRecord {
   outcome: Outcome;
   /** What the row is about, shown when it fails. */
   why: string;
+  /** The record's Kafka timestamp (epoch ms); absent: none (-1), castAt is not clamped. */
+  timestamp?: number;
 }
 
 export interface Sequence {
   name: string;
   records: TableRecord[];
+  /** The minute buckets both sides must end with (surveyId → [epoch minute, count], ascending). */
+  minutes?: Record<string, Array<[number, number]>>;
 }
 
+/** T0's epoch minute. */
+const M = Math.floor(T0 / MINUTE);
+
 const enc = (fields: Partial<VoteCast> & Pick<VoteCast, 'surveyId' | 'voterId' | 'answers'>, schemaId = SCHEMA_ID) => wireRecord(schemaId, vote(fields));
-const row = (key: string | null, value: Buffer | null, outcome: Outcome, why: string): TableRecord => ({ key, value, outcome, why });
+const row = (key: string | null, value: Buffer | null, outcome: Outcome, why: string, timestamp?: number): TableRecord => ({ key, value, outcome, why, ...(timestamp === undefined ? {} : { timestamp }) });
 /** An answers object whose keys may be `__proto__` (an own property, as the decoder yields it). */
 const answersOf = (entries: Array<[string, string[]]>): Record<string, string[]> => {
   const answers: Record<string, string[]> = {};
@@ -91,11 +98,38 @@ export const SEQUENCES: Sequence[] = [
       row('S', enc({ surveyId: 'S', voterId: 'B', answers: { q1: ['a'] }, castAt: T0 + MINUTE - 1 }), 'accepted', 'last ms of the same minute'),
       row('S', enc({ surveyId: 'S', voterId: 'C', answers: { q1: ['a'] }, castAt: T0 + MINUTE }), 'accepted', 'next minute'),
       row('S', enc({ surveyId: 'S', voterId: 'C', answers: { q1: ['a'] }, castAt: T0 + 2 * MINUTE }), 'duplicate', 'a duplicate adds to no bucket'),
-      row('S', enc({ surveyId: 'S', voterId: 'C', answers: { q2: ['a'] }, castAt: T0 - 90 * MINUTE }), 'accepted', 'a follow-up counts in its own (older) minute'),
-      row('S', enc({ surveyId: 'S', voterId: 'D', answers: { q1: ['a'] }, castAt: -1 }), 'accepted', 'before the epoch: minute -1'),
-      row('S', enc({ surveyId: 'S', voterId: 'E', answers: { q1: ['a'] }, castAt: 0 }), 'accepted', 'the epoch: minute 0'),
-      row('S', enc({ surveyId: 'S', voterId: 'F', answers: { q1: ['a'] }, castAt: T0 + 400 * MINUTE }), 'accepted', 'far ahead (older minutes drop out of the recent window)'),
+      row('S', enc({ surveyId: 'S', voterId: 'C', answers: { q2: ['a'] }, castAt: T0 - 30 * MINUTE }), 'accepted', 'a follow-up counts in its own (older) minute, inside the window'),
+      row('S', enc({ surveyId: 'S', voterId: 'G', answers: { q2: ['a'] }, castAt: T0 - 90 * MINUTE }), 'accepted', 'older than the window: counted, but adds to no bucket'),
+      row('S2', enc({ surveyId: 'S2', voterId: 'D', answers: { q1: ['a'] }, castAt: -1 }), 'accepted', 'before the epoch: minute -1'),
+      row('S2', enc({ surveyId: 'S2', voterId: 'E', answers: { q1: ['a'] }, castAt: 0 }), 'accepted', 'the epoch: minute 0'),
+      row('S', enc({ surveyId: 'S', voterId: 'F', answers: { q1: ['a'] }, castAt: T0 + 400 * MINUTE }), 'accepted', 'far ahead: the window moves, every older bucket of S is dropped'),
+      row('S2', enc({ surveyId: 'S2', voterId: 'F', answers: { q1: ['a'] }, castAt: T0 }), 'accepted', "S2's window is its own: minutes -1 and 0 drop out"),
     ],
+    minutes: { S: [[M + 400, 1]], S2: [[M, 1]] },
+  },
+  {
+    name: 'minute window: the 60 minutes ending at the survey\'s newest bucket',
+    records: [
+      row('S', enc({ surveyId: 'S', voterId: 'A', answers: { q1: ['a'] }, castAt: T0 }), 'accepted', 'minute M'),
+      row('S', enc({ surveyId: 'S', voterId: 'B', answers: { q1: ['a'] }, castAt: T0 + 59 * MINUTE }), 'accepted', 'M + 59: M is still the window\'s first minute'),
+      row('S', enc({ surveyId: 'S', voterId: 'C', answers: { q1: ['a'] }, castAt: T0 + 60 * MINUTE }), 'accepted', 'M + 60: M drops out'),
+      row('S', enc({ surveyId: 'S', voterId: 'D', answers: { q1: ['a'] }, castAt: T0 }), 'accepted', 'M again: older than the window, no bucket'),
+      row('S', enc({ surveyId: 'S', voterId: 'E', answers: { q1: ['a'] }, castAt: T0 + MINUTE }), 'accepted', 'M + 1: the window\'s first minute, counted'),
+    ],
+    minutes: { S: [[M + 1, 1], [M + 59, 1], [M + 60, 1]] },
+  },
+  {
+    name: 'castAt after the record\'s Kafka timestamp is clamped to it',
+    records: [
+      row('S', enc({ surveyId: 'S', voterId: 'A', answers: { q1: ['a'] }, castAt: T0 }), 'accepted', 'an honest vote: castAt before its timestamp', T0 + 2000),
+      row('S', enc({ surveyId: 'S', voterId: 'B', answers: { q1: ['a'] }, castAt: T0 + 10_000 * MINUTE }), 'accepted', 'a castAt a week ahead counts in its timestamp\'s minute (M + 1) and does not empty the window', T0 + MINUTE + 5),
+      row('S', enc({ surveyId: 'S', voterId: 'C', answers: { q1: ['a'] }, castAt: T0 + 30 * MINUTE }), 'accepted', 'clamped to M + 2', T0 + 2 * MINUTE),
+      row('S', enc({ surveyId: 'S', voterId: 'D', answers: { q1: ['a'] }, castAt: T0 + 30 * MINUTE }), 'accepted', 'no timestamp: not clamped (M + 30)'),
+      row('S', enc({ surveyId: 'S', voterId: 'E', answers: { q1: ['a'] }, castAt: T0 + 4 * MINUTE }), 'accepted', 'timestamp -1 is none: not clamped (M + 4)', -1),
+      row('S', enc({ surveyId: 'S', voterId: 'F', answers: { q1: ['a'] }, castAt: T0 + 3 * MINUTE }), 'accepted', 'a timestamp exactly at castAt: unchanged (M + 3)', T0 + 3 * MINUTE),
+      row('S', enc({ surveyId: 'S', voterId: 'F', answers: { q1: ['b'] }, castAt: T0 + 10_000 * MINUTE }), 'duplicate', 'a duplicate adds to no bucket, clamped or not', T0 + 5 * MINUTE),
+    ],
+    minutes: { S: [[M, 1], [M + 1, 1], [M + 2, 1], [M + 3, 1], [M + 4, 1], [M + 30, 1]] },
   },
   {
     name: 'ids named like Object.prototype members',

@@ -25,6 +25,8 @@ export interface DriverRecord {
   offset: number;
   key: Buffer | null;
   value: Buffer | null;
+  /** Kafka timestamp (epoch ms); absent or -1: none. */
+  timestamp?: number;
 }
 
 export interface DriverOptions {
@@ -73,7 +75,7 @@ export class ProcessorDriver {
   /** One Kafka batch; invalid records are "produced" to `dlq` before the held write is committed. */
   async send(records: readonly DriverRecord[]): Promise<BatchResult> {
     const packed = packBatch(
-      records.map((r) => ({ offset: String(r.offset), key: r.key, value: r.value })),
+      records.map((r) => ({ offset: String(r.offset), key: r.key, value: r.value, timestamp: String(r.timestamp ?? -1) })),
       0,
     );
     if (!packed) throw new Error('empty batch');
