@@ -48,6 +48,12 @@ export const errorCatalogue = {
 
   // ---- aggregate
   TALLY_ERR_PARTITION_OWNED: { status: 500, message: 'Partition state is open elsewhere', howToSolve: 'Another thread or process still holds the RocksDB directory; wait for it to release.' },
+  TALLY_ERR_PARTITION_COUNT: {
+    status: 500,
+    message: 'The votes topic has another partition count than tally recorded for it',
+    howToSolve:
+      'Survey keys hash to partitions by the count, and the one-vote ledger is per partition: with another count a voter\'s votes land in two partitions and count twice. Keep the recorded count (restore the topic, TALLY_VOTES_PARTITIONS). To migrate to N partitions: stop ingest, let aggregate drain (tally lag = 0), run `tally verify`, create a NEW votes topic (TALLY_VOTES_TOPIC=votes-v2, TALLY_VOTES_PARTITIONS=N) with a fresh TALLY_DATA_DIR and consumer group, and copy every record of the old topic into it re-keyed by the same key, in offset order per old partition, with one idempotent producer; then run ingest and aggregate on the new topic (its count is recorded at its first start).',
+  },
   TALLY_ERR_DECODE: { status: 500, message: 'Record cannot be decoded', howToSolve: 'The record went to the DLQ with its origin; inspect it there.' },
 
   // ---- broadcast

@@ -5,7 +5,9 @@ import { hostname } from 'node:os';
 import { Redis } from 'ioredis';
 import type { TallyConfig } from '../config.js';
 import { createPool } from '../db/postgres.js';
+import { checkPartitionCount } from '../topic-partitions.js';
 import { createKafka, ensureTopics, Partitioners } from '../kafka.js';
+import { TallyError } from '../errors.js';
 import { createLogger } from '../logger.js';
 import { createMetricsRegistry } from '../metrics.js';
 import { createRoleServer } from '../role-server.js';
@@ -37,13 +39,21 @@ export async function start(config: TallyConfig): Promise<RunningAggregator> {
   await admin.connect();
   await ensureTopics(admin, config);
   const dlqMaxBytes = await dlqBatchLimit(admin, config.kafka.dlqTopic);
+  const pg = createPool(config.postgres.url, 4, logger);
+  // Refuse to count on a topic whose partition count changed (keys re-hash: double counting).
+  const partitionCount = (await admin.fetchTopicMetadata({ topics: [topic] })).topics[0]!.partitions.length;
+  try {
+    await checkPartitionCount(pg, topic, partitionCount);
+  } catch (error) {
+    await Promise.all([admin.disconnect(), pg.end()]).catch(() => undefined);
+    throw error;
+  }
   const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
   await producer.connect();
   const consumer = kafka.consumer(consumerSettings(config));
   await consumer.connect();
 
   const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 2, lazyConnect: false });
-  const pg = createPool(config.postgres.url, 4, logger);
   const slots = new WorkerSlots(config.aggregate.workerThreads, {
     dataDir: config.aggregate.dataDir,
     topic,
@@ -55,7 +65,12 @@ export async function start(config: TallyConfig): Promise<RunningAggregator> {
     logLevel: config.logLevel,
   });
   const owned = new OwnedPartitions({ config, logger, metrics, slots, consumer, producer, pg, dlqMaxBytes });
-  const lag = new LagMonitor(admin, topic, () => owned.positions(), metrics, logger);
+  const lag = new LagMonitor(admin, topic, () => owned.positions(), metrics, logger, (partitions) => {
+    if (partitions === partitionCount) return;
+    // Partitions added while running: the new ones would count votes a voter has in another one.
+    logger.fatal({ err: new TallyError('TALLY_ERR_PARTITION_COUNT', `topic ${topic} now has ${partitions} partitions; this aggregator started with ${partitionCount}`) }, 'partition count changed: exiting');
+    process.exit(1);
+  });
 
   consumer.on(consumer.events.GROUP_JOIN, (event) => {
     const assigned = event.payload.memberAssignment[topic] ?? [];

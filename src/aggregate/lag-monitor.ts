@@ -16,6 +16,8 @@ export class LagMonitor {
     private readonly positions: () => Map<number, number>,
     private readonly metrics: AggregateMetrics,
     private readonly logger: Logger,
+    /** Told the topic's partition count at every refresh. */
+    private readonly onPartitionCount: (partitions: number) => void = () => undefined,
   ) {}
 
   start(): void {
@@ -28,6 +30,7 @@ export class LagMonitor {
   async refresh(): Promise<void> {
     try {
       const ends = await this.admin.fetchTopicOffsets(this.topic);
+      this.onPartitionCount(ends.length);
       const positions = this.positions();
       for (const { partition, high } of ends) {
         const labels = { topic: this.topic, partition: String(partition) };

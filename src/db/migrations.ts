@@ -96,6 +96,17 @@ export const migrations: Migration[] = [
     // the append-only triggers stay as they are.
     sql: `ALTER TABLE audit_checkpoints ADD COLUMN merkle_root text;`,
   },
+  {
+    version: 6,
+    name: 'topic_partitions (the partition count each votes topic was first run with)',
+    sql: `
+      CREATE TABLE topic_partitions (
+        topic       text PRIMARY KEY,
+        partitions  integer NOT NULL CHECK (partitions > 0),
+        recorded_at timestamptz NOT NULL DEFAULT now()
+      );
+    `,
+  },
 ];
 
 /** Privileges of the application role, re-applied after every migration run. */

@@ -6,6 +6,7 @@ import type { Kafka } from 'kafkajs';
 import type { Registry } from 'prom-client';
 import type { TallyConfig } from '../config.js';
 import { createPool, type Pool } from '../db/postgres.js';
+import { checkPartitionCount } from '../topic-partitions.js';
 import { createKafka } from '../kafka.js';
 import { createLogger, type Logger } from '../logger.js';
 import { createMetricsRegistry } from '../metrics.js';
@@ -42,7 +43,9 @@ export function openIngestDeps(config: TallyConfig, options: IngestDepsOptions =
   // Auto-pipelining turns the Redis calls of concurrent votes into one round trip.
   const redis = new Redis(config.redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 1, enableAutoPipelining: true, lazyConnect: false });
   redis.on('error', (error: Error) => logger.debug({ err: error }, 'redis connection error'));
-  const producer = new VoteProducer(options.kafka ?? createKafka(config, 'ingest', logger), config, logger, metrics, { ...defaultVoteProducerOptions, ...options.producer });
+  const producer = new VoteProducer(options.kafka ?? createKafka(config, 'ingest', logger), config, logger, metrics, { ...defaultVoteProducerOptions, ...options.producer }, (partitions) =>
+    checkPartitionCount(pool, config.kafka.votesTopic, partitions),
+  );
   const encoder = new VoteEncoder(new VoteCodec(config.registryUrl, config.kafka.votesTopic), config.registryUrl, logger);
   void producer.start();
   void encoder.start();

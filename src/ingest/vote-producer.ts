@@ -20,7 +20,7 @@
 //   connection, an error after retries): some or all records may have been written.
 import type { Admin, Kafka, PartitionMetadata, Producer, RecordMetadata } from 'kafkajs';
 import type { TallyConfig } from '../config.js';
-import { TallyError } from '../errors.js';
+import { isTallyError, TallyError } from '../errors.js';
 import { ensureTopics, Partitioners } from '../kafka.js';
 import type { Logger } from '../logger.js';
 import type { IngestMetrics } from './ingest-metrics.js';
@@ -75,6 +75,8 @@ export class VoteProducer {
   private connecting: Promise<void> | null = null;
   private closing = false;
   private drained: (() => void) | null = null;
+  /** Why the producer refuses to connect (TALLY_ERR_PARTITION_COUNT), null otherwise. */
+  refusal: TallyError | null = null;
 
   constructor(
     private readonly kafka: Kafka,
@@ -82,6 +84,8 @@ export class VoteProducer {
     private readonly logger: Logger,
     private readonly metrics: IngestMetrics,
     private readonly options: VoteProducerOptions = defaultVoteProducerOptions,
+    /** Throws TALLY_ERR_PARTITION_COUNT when the topic's count is not the recorded one (src/topic-partitions.ts). */
+    private readonly checkPartitions: (partitions: number) => Promise<void> = async () => undefined,
   ) {
     this.topic = config.kafka.votesTopic;
     this.admin = kafka.admin({ retry: CONNECT_RETRY });
@@ -222,6 +226,8 @@ export class VoteProducer {
         await this.admin.connect();
         await ensureTopics(this.admin, this.config);
         const metadata = await this.admin.fetchTopicMetadata({ topics: [this.topic] });
+        // Votes are pinned to partitions by this count: refuse another one than the recorded count.
+        await this.checkPartitions(metadata.topics[0]!.partitions.length);
         producer = this.kafka.producer({
           idempotent: true,
           maxInFlightRequests: 1,
@@ -241,7 +247,9 @@ export class VoteProducer {
         return;
       } catch (error) {
         await producer?.disconnect().catch(() => undefined);
-        this.logger.warn({ err: error, retryInMs: backoff }, 'Kafka unavailable; retrying');
+        this.refusal = isTallyError(error, 'TALLY_ERR_PARTITION_COUNT') ? error : null;
+        if (this.refusal) this.logger.error({ err: error, retryInMs: backoff }, 'refusing to produce votes: the topic\'s partition count changed');
+        else this.logger.warn({ err: error, retryInMs: backoff }, 'Kafka unavailable; retrying');
         await sleep(backoff);
         backoff = Math.min(backoff * 2, RECONNECT_BACKOFF_MS.max);
       }
