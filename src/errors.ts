@@ -54,6 +54,12 @@ export const errorCatalogue = {
     howToSolve:
       'Survey keys hash to partitions by the count, and the one-vote ledger is per partition: with another count a voter\'s votes land in two partitions and count twice. Keep the recorded count (restore the topic, TALLY_VOTES_PARTITIONS). To migrate to N partitions: stop ingest, let aggregate drain (tally lag = 0), run `tally verify`, create a NEW votes topic (TALLY_VOTES_TOPIC=votes-v2, TALLY_VOTES_PARTITIONS=N) with a fresh TALLY_DATA_DIR and consumer group, and copy every record of the old topic into it re-keyed by the same key, in offset order per old partition, with one idempotent producer; then run ingest and aggregate on the new topic (its count is recorded at its first start).',
   },
+  TALLY_ERR_TOPIC_ID: {
+    status: 500,
+    message: 'The partition state belongs to another incarnation of the votes topic',
+    howToSolve:
+      'The votes topic was deleted and recreated (its id changed), so the stored offsets and counts describe records that no longer exist; the partition is stopped rather than skip or double count. If the recreation was intended: stop every aggregator, move TALLY_DATA_DIR aside and delete the topic\'s partials and status in Redis (tally:survey:*, tally:aggregate:<topic>:partitions), then start again (the partitions rebuild from the new topic). Otherwise point TALLY_VOTES_TOPIC / TALLY_KAFKA_BROKERS back at the original topic.',
+  },
   TALLY_ERR_DECODE: { status: 500, message: 'Record cannot be decoded', howToSolve: 'The record went to the DLQ with its origin; inspect it there.' },
 
   // ---- broadcast

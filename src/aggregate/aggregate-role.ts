@@ -6,6 +6,7 @@ import { Redis } from 'ioredis';
 import type { TallyConfig } from '../config.js';
 import { createPool } from '../db/postgres.js';
 import { checkPartitionCount } from '../topic-partitions.js';
+import { fetchTopicId } from '../topic-id.js';
 import { createKafka, ensureTopics, Partitioners } from '../kafka.js';
 import { TallyError } from '../errors.js';
 import { createLogger } from '../logger.js';
@@ -39,6 +40,8 @@ export async function start(config: TallyConfig): Promise<RunningAggregator> {
   await admin.connect();
   await ensureTopics(admin, config);
   const dlqMaxBytes = await dlqBatchLimit(admin, config.kafka.dlqTopic);
+  // Stored with every partition's offsets: a recreated topic (new id) stops the partition.
+  const topicId = await fetchTopicId(config.kafka.brokers, topic, config.kafka.clientId);
   const pg = createPool(config.postgres.url, 4, logger);
   // Refuse to count on a topic whose partition count changed (keys re-hash: double counting).
   const partitionCount = (await admin.fetchTopicMetadata({ topics: [topic] })).topics[0]!.partitions.length;
@@ -59,12 +62,14 @@ export async function start(config: TallyConfig): Promise<RunningAggregator> {
     topic,
     registryUrl: config.registryUrl,
     schemaNotFoundGraceMs: config.schemaNotFoundGraceMs,
+    topicId,
     redisUrl: config.redisUrl,
     instance,
     checkpointEvery: config.aggregate.checkpointEvery,
     logLevel: config.logLevel,
   });
   const owned = new OwnedPartitions({ config, logger, metrics, slots, consumer, producer, pg, dlqMaxBytes });
+  logger.info({ topic, topicId, partitions: partitionCount }, 'votes topic');
   const lag = new LagMonitor(admin, topic, () => owned.positions(), metrics, logger, (partitions) => {
     if (partitions === partitionCount) return;
     // Partitions added while running: the new ones would count votes a voter has in another one.

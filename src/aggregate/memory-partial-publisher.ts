@@ -11,7 +11,10 @@ export class MemoryPartialPublisher implements PartialPublisher {
   /** Set to make the next publish fail (a Redis outage). */
   failNext: Error | null = null;
 
-  constructor(private readonly instance = 'memory') {}
+  constructor(
+    private readonly instance = 'memory',
+    private readonly topicId?: string,
+  ) {}
 
   async publish(partition: number, nextOffset: string, writtenAt: number, partials: ReadonlyArray<readonly [string, string]>): Promise<void> {
     if (this.failNext) {
@@ -27,7 +30,7 @@ export class MemoryPartialPublisher implements PartialPublisher {
       if (stored && Number(stored.nextOffset) >= Number(nextOffset)) continue;
       byPartition.set(partition, JSON.parse(json) as SurveyPartial);
     }
-    this.statuses.set(partition, { instance: this.instance, nextOffset, writtenAt });
+    this.statuses.set(partition, { instance: this.instance, nextOffset, writtenAt, ...(this.topicId === undefined ? {} : { topicId: this.topicId }) });
   }
 
   async status(partition: number): Promise<PartitionStatus | null> {

@@ -16,6 +16,7 @@
 import type { Consumer, EachBatchPayload, Producer } from 'kafkajs';
 import type { TallyConfig } from '../config.js';
 import type { Pool } from '../db/postgres.js';
+import { errorCatalogue } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { AggregateMetrics } from './aggregate-metrics.js';
 import { insertCheckpoints } from './checkpoint-sink.js';
@@ -36,6 +37,8 @@ class OwnedPartition {
   queued = 0;
   retryAt = 0;
   lastProgressLog = 0;
+  /** Stopped for good (TALLY_ERR_TOPIC_ID): fetching paused, nothing counted until a restart. */
+  stopped = false;
   /** A refresh-partials step is queued on the chain (never more than one). */
   refreshQueued = false;
   private tail: Promise<unknown> = Promise.resolve();
@@ -104,7 +107,7 @@ export class OwnedPartitions {
   private async processBatch(owned: OwnedPartition, payload: EachBatchPayload): Promise<void> {
     const { batch } = payload;
     const { lifecycle } = owned;
-    if (lifecycle.closed) return;
+    if (lifecycle.closed || owned.stopped) return;
     const wait = owned.retryAt - Date.now();
     if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
     if (lifecycle.state === 'failed') await this.reopen(owned);
@@ -151,6 +154,13 @@ export class OwnedPartitions {
   private failed(owned: OwnedPartition, during: PartitionFailure['during'], cause: unknown): PartitionFailure {
     const failure = new PartitionFailure(owned.partition, during, { cause });
     owned.lifecycle.failed();
+    // Errors cross the worker boundary as plain Errors: recognised by the catalogue's message.
+    if (String((cause as Error | undefined)?.message).startsWith(errorCatalogue.TALLY_ERR_TOPIC_ID.message)) {
+      owned.stopped = true;
+      this.deps.consumer.pause([{ topic: this.topic, partitions: [owned.partition] }]);
+      this.deps.logger.error({ partition: owned.partition, code: 'TALLY_ERR_TOPIC_ID', err: cause, howToSolve: errorCatalogue.TALLY_ERR_TOPIC_ID.howToSolve }, `partition ${owned.partition} stopped: ${(cause as Error).message}`);
+      return failure;
+    }
     owned.retryAt = Date.now() + RETRY_DELAY_MS;
     this.deps.logger.error({ partition: owned.partition, nextOffset: owned.nextOffset, during, err: cause }, failure.message);
     this.seek(owned, owned.nextOffset);
@@ -170,7 +180,7 @@ export class OwnedPartitions {
       const step = owned.enqueue(async () => {
         owned.refreshQueued = false;
         const { state } = owned.lifecycle;
-        if (state !== 'applying' && state !== 'replaying') return;
+        if (owned.stopped || (state !== 'applying' && state !== 'replaying')) return;
         const result = await this.deps.slots.run<RefreshResult>({ kind: 'refresh-partials', partition: owned.partition });
         this.setPartialsBehind(owned, result.partialsBehind);
         if (result.foundBehind > 0) {
@@ -178,7 +188,12 @@ export class OwnedPartitions {
           this.deps.logger.warn({ partition: owned.partition, nextOffset: result.nextOffset, behind: result.foundBehind }, 'Redis partials were missing or behind the store: republished every survey of the partition');
         }
       });
-      steps.push(step.catch((error: unknown) => this.deps.logger.warn({ partition: owned.partition, err: error }, 'partials refresh failed (Redis unreachable?); retried at the next check')));
+      steps.push(
+        step.catch((error: unknown) => {
+          if (String((error as Error | undefined)?.message).startsWith(errorCatalogue.TALLY_ERR_TOPIC_ID.message)) this.failed(owned, 'batch', error);
+          else this.deps.logger.warn({ partition: owned.partition, err: error }, 'partials refresh failed (Redis unreachable?); retried at the next check');
+        }),
+      );
     }
     return Promise.all(steps);
   }

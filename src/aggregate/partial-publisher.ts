@@ -12,6 +12,8 @@ export interface PartitionStatus {
   nextOffset: string;
   /** When the last durable write of this partition finished (epoch ms). */
   writtenAt: number;
+  /** The Kafka topic id nextOffset is of (src/topic-id.ts); absent from older writers. */
+  topicId?: string;
 }
 
 export interface PartialPublisher {

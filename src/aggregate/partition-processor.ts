@@ -22,6 +22,7 @@
 // If any step fails, memory may be ahead of the store: the worker closes this processor and the
 // partition is reopened from the store (partition-lifecycle.ts). Memory is never trusted beyond
 // the last durable write.
+import { isTallyError, TallyError } from '../errors.js';
 import type { SurveyPartial } from '../partition-tally.js';
 import type { VoteCast } from '../vote-codec.js';
 import { applyVote } from './apply-votes.js';
@@ -42,6 +43,8 @@ export interface ProcessorContext {
   reader: RecordReader;
   schemas: WriterSchemas;
   publisher: PartialPublisher;
+  /** The votes topic's Kafka id (src/topic-id.ts), stored with the position; undefined: not checked. */
+  topicId?: string;
 }
 
 /** A prepared batch whose write waits for its DLQ entries to be produced. */
@@ -51,6 +54,13 @@ interface HeldWrite {
   /** Every partial was published at the position before this batch. */
   partialsCurrent: boolean;
   result: Omit<WrittenResult, 'writeSeconds' | 'partialsBehind'>;
+}
+
+function topicIdMismatch(context: ProcessorContext, stored: string): TallyError {
+  return new TallyError(
+    'TALLY_ERR_TOPIC_ID',
+    `partition ${context.partition} of topic ${context.topic}: ${stored}, but the topic now has id ${context.topicId} (deleted and recreated?); the partition is stopped`,
+  );
 }
 
 export class PartitionProcessor {
@@ -76,7 +86,17 @@ export class PartitionProcessor {
   static async open(store: PartitionStore, context: ProcessorContext): Promise<PartitionProcessor> {
     let processor: PartitionProcessor;
     try {
-      processor = new PartitionProcessor(store, await PartitionState.load(store), context);
+      const state = await PartitionState.load(store);
+      if (context.topicId !== undefined) {
+        if (state.topicId !== undefined && state.topicId !== context.topicId) {
+          throw topicIdMismatch(context, `RocksDB holds the state up to offset ${state.nextOffset} of topic id ${state.topicId}`);
+        }
+        state.topicId = context.topicId; // written with the next write (stores from before ids were kept adopt it)
+      }
+      processor = new PartitionProcessor(store, state, context);
+      await processor.checkStatusTopicId().catch((error: unknown) => {
+        if (isTallyError(error, 'TALLY_ERR_TOPIC_ID')) throw error; // Redis unreachable: checked again by refreshPartials
+      });
     } catch (error) {
       await store.close().catch(() => undefined);
       throw error;
@@ -97,7 +117,7 @@ export class PartitionProcessor {
    */
   async refreshPartials(): Promise<number> {
     if (this.held) throw new Error(`partition ${this.context.partition}: a held write must be committed first`);
-    const status = await this.context.publisher.status(this.context.partition);
+    const status = await this.checkStatusTopicId();
     const published = status === null ? 0 : Math.min(Number(status.nextOffset), this.publishedThrough);
     const behind = this.state.nextOffset - published;
     if (behind > 0) {
@@ -105,6 +125,15 @@ export class PartitionProcessor {
       await this.republishAll();
     }
     return behind;
+  }
+
+  /** The publisher's status of this partition; TALLY_ERR_TOPIC_ID if it is of another topic id. */
+  private async checkStatusTopicId(): Promise<Awaited<ReturnType<PartialPublisher['status']>>> {
+    const status = await this.context.publisher.status(this.context.partition);
+    if (status?.topicId !== undefined && this.context.topicId !== undefined && status.topicId !== this.context.topicId) {
+      throw topicIdMismatch(this.context, `Redis holds partials up to offset ${status.nextOffset} of topic id ${status.topicId} (written by ${status.instance})`);
+    }
+    return status;
   }
 
   /** Every survey's partial at the current (durable) position. */

@@ -12,6 +12,7 @@ import {
   KEY_MERKLE,
   KEY_NEXT,
   KEY_OUTCOMES,
+  KEY_TOPIC_ID,
   PREFIX_CHECKPOINT,
   PREFIX_MINUTE,
   PREFIX_TALLY,
@@ -39,6 +40,8 @@ export class PartitionState implements CountingState {
    * pending: that one checkpoint then has no root.
    */
   merkle: MerkleAccumulator | null = new MerkleAccumulator();
+  /** The Kafka topic id the position is of (absent in stores written before ids were kept). */
+  topicId: string | undefined;
   readonly outcomes: OutcomeCounts = { accepted: 0, duplicate: 0, invalid: 0 };
   readonly surveys = new Map<string, SurveyTally>();
   readonly minutes = new Map<string, MinuteBuckets>();
@@ -54,7 +57,8 @@ export class PartitionState implements CountingState {
   /** Everything but the one-vote ledger, which is read batch by batch. */
   static async load(store: PartitionStore): Promise<PartitionState> {
     const state = new PartitionState();
-    const [next, head, outcomes, checkpointFrom, merkle] = await store.getMany([KEY_NEXT, KEY_HEAD, KEY_OUTCOMES, KEY_CHECKPOINT_FROM, KEY_MERKLE]);
+    const [next, head, outcomes, checkpointFrom, merkle, topicId] = await store.getMany([KEY_NEXT, KEY_HEAD, KEY_OUTCOMES, KEY_CHECKPOINT_FROM, KEY_MERKLE, KEY_TOPIC_ID]);
+    state.topicId = topicId;
     state.nextOffset = next === undefined ? 0 : Number(next);
     state.head = head === undefined ? CHAIN_GENESIS : Buffer.from(head, 'hex');
     if (outcomes !== undefined) Object.assign(state.outcomes, JSON.parse(outcomes) as OutcomeCounts);
@@ -133,6 +137,7 @@ export class PartitionState implements CountingState {
     batch.put(KEY_HEAD, this.head.toString('hex'));
     batch.put(KEY_OUTCOMES, JSON.stringify(this.outcomes));
     if (this.merkle !== null) batch.put(KEY_MERKLE, this.merkle.serialize());
+    if (this.topicId !== undefined) batch.put(KEY_TOPIC_ID, this.topicId);
   }
 
   bucketsOf(surveyId: string): MinuteBuckets {

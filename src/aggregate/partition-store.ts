@@ -10,6 +10,7 @@
 //   m:checkpoint-from   first offset of the next checkpoint    │ describe
 //   m:merkle            Merkle accumulator of the records      │
 //                       since checkpoint-from (merkle-tree.ts) │
+//   m:topic-id          the Kafka topic id the offsets are of  │ (src/topic-id.ts)
 //   c:<offset, 20 dig.> pending checkpoint row (JSON)          ┘
 //   t:<survey>          survey tally JSON {responses, votes, regions, lastCastAt}
 //   w:<survey><minute>  accepted votes in that event-time minute (decimal)
@@ -22,6 +23,7 @@ export const KEY_HEAD = 'm:head';
 export const KEY_OUTCOMES = 'm:outcomes';
 export const KEY_CHECKPOINT_FROM = 'm:checkpoint-from';
 export const KEY_MERKLE = 'm:merkle';
+export const KEY_TOPIC_ID = 'm:topic-id';
 export const PREFIX_CHECKPOINT = 'c:';
 export const PREFIX_TALLY = 't:';
 export const PREFIX_MINUTE = 'w:';

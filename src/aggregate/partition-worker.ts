@@ -15,13 +15,13 @@ const settings = workerData as WorkerSettings;
 const decoder = new VoteDecoder();
 const schemas = new WriterSchemas(settings.registryUrl, decoder, settings.schemaNotFoundGraceMs);
 const reader = new RecordReader(decoder, schemas);
-const publisher = new RedisPartialPublisher(settings.redisUrl, settings.topic, settings.instance);
+const publisher = new RedisPartialPublisher(settings.redisUrl, settings.topic, settings.instance, settings.topicId);
 const processors = new Map<number, PartitionProcessor>();
 
 /** Where a partition is opened on this thread: its RocksDB directory, then its state. */
 async function open(partition: number): Promise<PartitionProcessor> {
   const store = await RocksDBPartitionStore.open(partitionDir(settings.dataDir, settings.topic, partition));
-  const processor = await PartitionProcessor.open(store, { topic: settings.topic, partition, checkpointEvery: settings.checkpointEvery, reader, schemas, publisher });
+  const processor = await PartitionProcessor.open(store, { topic: settings.topic, topicId: settings.topicId, partition, checkpointEvery: settings.checkpointEvery, reader, schemas, publisher });
   processors.set(partition, processor);
   return processor;
 }

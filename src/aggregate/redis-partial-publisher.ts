@@ -17,6 +17,7 @@ export class RedisPartialPublisher implements PartialPublisher {
     redisUrl: string,
     private readonly topic: string,
     private readonly instance: string,
+    private readonly topicId?: string,
   ) {
     const redis = new Redis(redisUrl, { maxRetriesPerRequest: 20, enableAutoPipelining: false });
     redis.defineCommand('publishIfNewer', { numberOfKeys: 1, lua: PUBLISH_IF_NEWER_LUA });
@@ -27,7 +28,7 @@ export class RedisPartialPublisher implements PartialPublisher {
     const pipeline = this.redis.pipeline() as unknown as PublishingRedis & { exec(): Promise<Array<[Error | null, unknown]> | null> };
     const field = String(partition);
     for (const [surveyId, json] of partials) pipeline.publishIfNewer(surveyHashKey(surveyId), field, nextOffset, json, UPDATES_CHANNEL);
-    const status: PartitionStatus = { instance: this.instance, nextOffset, writtenAt };
+    const status: PartitionStatus = { instance: this.instance, nextOffset, writtenAt, ...(this.topicId === undefined ? {} : { topicId: this.topicId }) };
     pipeline.hset(partitionStatusKey(this.topic), field, JSON.stringify(status));
     const results = await pipeline.exec();
     const failed = results?.find(([error]) => error);

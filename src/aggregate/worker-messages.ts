@@ -26,6 +26,8 @@ export interface WorkerSettings {
   dataDir: string;
   topic: string;
   registryUrl: string;
+  /** The votes topic's Kafka id (src/topic-id.ts), stored with every partition's offsets. */
+  topicId?: string;
   /** TALLY_SCHEMA_NOT_FOUND_GRACE_MS */
   schemaNotFoundGraceMs: number;
   redisUrl: string;

@@ -11,6 +11,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { TallyError } from '../errors.js';
 import type { VoteDecoder } from '../vote-codec.js';
 
+/** A 404 this long after the previous one for the same id starts a new window (the id stopped coming). */
+const NOT_FOUND_FORGET_MS = 5 * 60_000;
 /** In-place retries of a 404 before the batch fails (the partition retries it a second later). */
 const NOT_FOUND_BACKOFF_MS = [100, 200, 400, 800];
 
@@ -64,7 +66,7 @@ export class WriterSchemas {
     const now = this.now();
     const seen = this.notFound.get(id);
     // A 404 long after the last one (the id stopped coming, e.g. the partition moved) starts over.
-    if (seen === undefined || now - seen[1] > this.notFoundGraceMs) {
+    if (seen === undefined || now - seen[1] > NOT_FOUND_FORGET_MS) {
       this.notFound.set(id, [now, now]);
       return 0;
     }

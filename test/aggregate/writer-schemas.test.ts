@@ -53,3 +53,17 @@ test('a grace of 0 keeps the old rule: the first 404 makes the id unusable', asy
     await registry.close();
   }
 });
+
+test('a short grace with retries further apart than the grace still ends (the window is not restarted by the partition\'s retry delay)', async () => {
+  const registry = await startRegistryStub(() => true);
+  try {
+    let now = 5_000_000;
+    const schemas = new WriterSchemas(registry.url, new VoteDecoder(), 200, () => now);
+    await assert.rejects(schemas.resolve([12]));
+    now += 1000; // the partition retries the batch a second later
+    await schemas.resolve([12]);
+    assert.match(schemas.problemWith(12)!, /not in the registry for 1000 ms/);
+  } finally {
+    await registry.close();
+  }
+});

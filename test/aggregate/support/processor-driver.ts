@@ -37,6 +37,8 @@ export interface DriverOptions {
   /** A store of your own (e.g. RocksDB in a temp dir). */
   store?: PartitionStore;
   publisher?: MemoryPartialPublisher;
+  /** The topic id the processor checks and stores (src/topic-id.ts); absent: not checked. */
+  topicId?: string;
 }
 
 export class ProcessorDriver {
@@ -57,6 +59,7 @@ export class ProcessorDriver {
     const publisher = options.publisher ?? new MemoryPartialPublisher();
     const processor = await PartitionProcessor.open(store, {
       topic: TOPIC,
+      ...(options.topicId === undefined ? {} : { topicId: options.topicId }),
       partition: options.partition ?? 0,
       checkpointEvery: options.checkpointEvery ?? 1_000_000,
       reader: new RecordReader(decoder, schemas),
