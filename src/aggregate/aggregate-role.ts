@@ -42,7 +42,7 @@ export async function start(config: TallyConfig): Promise<RunningAggregator> {
   const dlqMaxBytes = await dlqBatchLimit(admin, config.kafka.dlqTopic);
   // Stored with every partition's offsets: a recreated topic (new id) stops the partition.
   const topicId = await fetchTopicId(config.kafka.brokers, topic, config.kafka.clientId);
-  const pg = createPool(config.postgres.url, 4, logger);
+  const pg = createPool(config.postgres.url, 4, (error) => logger.warn({ reason: error.message }, 'idle PostgreSQL connection lost'));
   // Refuse to count on a topic whose partition count changed (keys re-hash: double counting).
   const partitionCount = (await admin.fetchTopicMetadata({ topics: [topic] })).topics[0]!.partitions.length;
   try {

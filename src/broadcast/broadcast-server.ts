@@ -59,7 +59,7 @@ export async function startBroadcastServer(config: TallyConfig, options: Broadca
   const registry = createMetricsRegistry('broadcast');
   const settings = config.broadcast;
 
-  const pool = createPool(config.postgres.url, 2, logger);
+  const pool = createPool(config.postgres.url, 2, (error) => logger.warn({ reason: error.message }, 'idle PostgreSQL connection lost'));
   const board = new ResultsBoard();
   const feed = new PartialFeed(config.redisUrl, logger, (surveyId) => board.markChanged(surveyId));
   const catalog = new SurveyCatalog(pool, logger, (surveyId) => board.markChanged(surveyId));

@@ -7,14 +7,14 @@ import { appRoleGrants, migrations } from './migrations.js';
 export type Pool = pg.Pool;
 
 /**
- * A pool that survives PostgreSQL going away: an idle connection the server closes (a restart, a
- * failover, a cut network) emits 'error' on the pool, which without a listener is an uncaught
- * exception that kills the role (found by `bench chaos`). The pool has already dropped that
- * connection; the next query opens a new one, or fails and is answered as unavailable.
+ * A pool whose idle connections may die under it (PostgreSQL restarted, a proxy or firewall cut
+ * them): pg then emits 'error' on the pool, which with no listener would end the process. The dead
+ * connection is already out of the pool and the next query opens a new one; a query that fails is
+ * reported by its caller (503 TALLY_ERR_UNAVAILABLE in ingest).
  */
-export function createPool(url: string, max = 10, logger?: Logger): pg.Pool {
+export function createPool(url: string, max = 10, onIdleError: (error: Error) => void = () => undefined): pg.Pool {
   const pool = new pg.Pool({ connectionString: url, max, connectionTimeoutMillis: 5000, idleTimeoutMillis: 30_000 });
-  pool.on('error', (error) => logger?.warn({ err: error }, 'an idle PostgreSQL connection was lost; the pool opens a new one when needed'));
+  pool.on('error', onIdleError);
   return pool;
 }
 

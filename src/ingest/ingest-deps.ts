@@ -38,7 +38,7 @@ export function openIngestDeps(config: TallyConfig, options: IngestDepsOptions =
   const logger = options.logger ?? createLogger('ingest', config);
   const registry = options.registry ?? createMetricsRegistry('ingest');
   const metrics = createIngestMetrics(registry);
-  const pool = createPool(config.postgres.url, 10, logger);
+  const pool = createPool(config.postgres.url, 10, (error) => logger.warn({ reason: error.message }, 'idle PostgreSQL connection lost'));
   // No offline queue and one retry: with Redis down a request fails fast (503) instead of waiting.
   // Auto-pipelining turns the Redis calls of concurrent votes into one round trip.
   const redis = new Redis(config.redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 1, enableAutoPipelining: true, lazyConnect: false });
