@@ -10,11 +10,13 @@
 // The response is written without chunked transfer encoding: the stream simply ends when the
 // connection closes, which is all SSE needs, and it lets one pre-serialized Buffer per snapshot be
 // written unchanged to every socket (SocketTransport).
-import type { FastifyInstance } from 'fastify';
+import type { Socket } from 'node:net';
+import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { BroadcastMetrics } from './broadcast-metrics.js';
 import type { ConnectionLimits } from './connection-limits.js';
 import type { Hub } from './hub.js';
 import type { ResultsBoard } from './results-board.js';
+import type { SnapshotFrame } from './sse-frame.js';
 import { Subscriber } from './subscriber.js';
 import { streamHead } from './sse-handshake.js';
 import type { TransportKind } from './subscriber-transport.js';
@@ -50,49 +52,54 @@ export function registerStreamRoute(app: FastifyInstance, options: StreamRouteOp
       const { error } = refusal;
       return reply.status(error.status).header('Retry-After', String(error.retryAfterSeconds)).send(error.toJSON());
     }
-    let released = false;
-    const release = () => {
-      if (!released) limits.release(ip);
-      released = true;
-    };
     try {
       await limits.settled();
       const current = await board.open(surveyId);
       const socket = request.raw.socket;
       if (socket.destroyed) {
-        release();
+        limits.release(ip);
         return reply.hijack();
       }
       if (request.headers['last-event-id'] !== undefined) {
         request.log.debug({ surveyId, lastEventId: request.headers['last-event-id'], current: current.snapshot.snapshotId }, 'SSE reconnect');
       }
-      if (options.transport === 'plugin') {
-        reply.raw.useChunkedEncodingByDefault = false;
-        reply.sse({ comment: 'tally results stream' }); // plugin handshake: hijack, headers, retry hint
-        const subscriber = new Subscriber(surveyId, ip, new PluginTransport(reply), options.slowClientBytes);
-        reply.raw.once('close', () => {
-          hub.leave(subscriber);
-          release();
-          reply.sseContext.source.end();
-        });
-        hub.join(subscriber, current);
-        return;
-      }
+      if (options.transport === 'plugin') return subscribeThroughPlugin(reply, new Subscriber(surveyId, ip, new PluginTransport(reply), options.slowClientBytes), current, options);
       // The same bytes as the plugin's handshake, written by hand (sse-handshake.ts: why), and the
       // current snapshot with them in one syscall.
       reply.hijack();
-      const subscriber = new Subscriber(surveyId, ip, new SocketTransport(socket), options.slowClientBytes);
-      socket.once('close', () => {
-        hub.leave(subscriber);
-        release();
-      });
-      socket.cork();
-      socket.write(streamHead(Date.now(), reply.getHeaders()));
-      hub.join(subscriber, current);
-      socket.uncork();
+      const head = streamHead(Date.now(), reply.getHeaders());
+      subscribeSocket(socket, new Subscriber(surveyId, ip, new SocketTransport(socket), options.slowClientBytes), head, current, options);
     } catch (error) {
-      release();
+      limits.release(ip);
       throw error;
     }
   });
+}
+
+/**
+ * The socket path. A function of its own, so the stream's closure holds the socket and the
+ * subscriber only: a closure created inside the route handler would keep the handler's whole
+ * context alive (request, reply, the Fastify objects behind them) for as long as the stream lasts,
+ * which at 16,000 streams per process is heap every garbage collection walks.
+ */
+function subscribeSocket(socket: Socket, subscriber: Subscriber, head: Buffer, current: SnapshotFrame, { hub, limits }: StreamRouteOptions): void {
+  socket.once('close', () => {
+    hub.leave(subscriber);
+    limits.release(subscriber.ip);
+  });
+  socket.cork();
+  socket.write(head);
+  hub.join(subscriber, current);
+  socket.uncork();
+}
+
+function subscribeThroughPlugin(reply: FastifyReply, subscriber: Subscriber, current: SnapshotFrame, { hub, limits }: StreamRouteOptions): void {
+  reply.raw.useChunkedEncodingByDefault = false;
+  reply.sse({ comment: 'tally results stream' }); // plugin handshake: hijack, headers, retry hint
+  reply.raw.once('close', () => {
+    hub.leave(subscriber);
+    limits.release(subscriber.ip);
+    reply.sseContext.source.end();
+  });
+  hub.join(subscriber, current);
 }

@@ -69,3 +69,30 @@ test('a subscriber holding unsent bytes gets neither heartbeats nor snapshots; d
   assert.equal(hub.subscriberCount('1'), 1, 'the slow one was dropped');
   assert.equal(slow.sent.length, 1, 'only the snapshot it got on joining');
 });
+
+test('members leave in any order, also while a broadcast walks them; the others get each snapshot exactly once', () => {
+  const hub = new Hub(createBroadcastMetrics(createMetricsRegistry('broadcast'), () => 0), createLogger('broadcast', { logLevel: 'silent' }));
+  const subscribers = Array.from({ length: 10 }, () => new Subscriber('1', '127.0.0.1', new RecordingTransport(), 1024));
+  for (const subscriber of subscribers) hub.join(subscriber, frameOf('1', 0));
+  hub.leave(subscribers[3]!);
+  hub.leave(subscribers[9]!);
+  hub.leave(subscribers[3]!); // idempotent
+  // A write that makes another member leave (as a synchronous 'close' would) mid-walk.
+  const leaver = subscribers[0]!.transport as RecordingTransport;
+  leaver.sendSnapshot = (frame) => {
+    leaver.sent.push(frame.bytes);
+    hub.leave(subscribers[5]!);
+    hub.leave(subscribers[0]!);
+  };
+  const result = hub.broadcast('1', frameOf('1', 1));
+  assert.equal(result.written, 8);
+  assert.equal(hub.size, 6);
+  assert.equal(hub.subscriberCount('1'), 6);
+  const second = hub.broadcast('1', frameOf('1', 2));
+  assert.equal(second.written, 6);
+  const sent = subscribers.map((s) => (s.transport as RecordingTransport).sent.length);
+  assert.deepEqual(sent, [2, 3, 3, 1, 3, 2, 3, 3, 3, 1]);
+  for (const s of [...subscribers]) hub.leave(s);
+  assert.equal(hub.size, 0);
+  assert.equal(hub.subscriberCount('1'), 0);
+});
