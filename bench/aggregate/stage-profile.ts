@@ -20,7 +20,7 @@ const STAGE_RULES: Array<[stage: string, pattern: RegExp]> = [
   ['pack batch (main)', /packed-batch\.js/],
   ['thread hand-off (piscina, postMessage)', /node_modules\/piscina\/|ValueSerializer|ValueDeserializer|MessagePort|worker::Message/],
   ['SHA-256 chain', /sha256|SHA256|sha2_|chainStep|hash-chain|record-reader\.js.*chain/],
-  ['Avro decode', /node_modules\/avsc\/|vote-codec\.js/],
+  ['Avro decode', /node_modules\/avsc\/|vote-codec\.js|vote-wire-decoder\.js/],
   ['structural rules', /vote-rules\.js/],
   ['Redis publish', /node_modules\/(ioredis|redis-parser|@ioredis|standard-as-callback|cluster-key-slot)\//],
   ['metrics & logs', /node_modules\/(prom-client|pino|tdigest|bintrees)\//],
