@@ -106,14 +106,18 @@ test('after an aggregator run, verify passes: every checkpoint and live tally ma
   assert.ok(outcomes.reduce((n, o) => n + o.duplicate, 0) > 0 && outcomes.reduce((n, o) => n + o.invalid, 0) > 0, 'the stream has duplicates and poison pills');
 });
 
-test('a checkpoint row tampered with by the table owner makes verify fail, naming it', async () => {
-  const { rows } = await pool.query<{ id: string; partition: number; last_offset: string; chain_head: string }>(
-    'SELECT id, partition, last_offset, chain_head FROM audit_checkpoints WHERE topic = $1 ORDER BY id LIMIT 1 OFFSET 2',
-    [config.kafka.votesTopic],
+/**
+ * The table owner changes one checkpoint's `column` (support/checkpoint-admin.ts): verify must exit
+ * 1 with exactly one difference of `kind`, naming the checkpoint and both values. Restored after.
+ */
+async function assertTamperedCheckpointFails(column: 'chain_head' | 'merkle_root', kind: string, rowIndex: number): Promise<void> {
+  const { rows } = await pool.query<{ id: string; partition: number; last_offset: string; value: string }>(
+    `SELECT id, partition, last_offset, ${column} AS value FROM audit_checkpoints WHERE topic = $1 AND ${column} IS NOT NULL ORDER BY id LIMIT 1 OFFSET $2`,
+    [config.kafka.votesTopic, rowIndex],
   );
   const row = rows[0]!;
-  const forged = `${row.chain_head.slice(0, 63)}${row.chain_head.endsWith('0') ? '1' : '0'}`;
-  await tamperCheckpoint(config.postgres.adminUrl, row.id, 'chain_head', forged);
+  const forged = `${row.value.startsWith('0') ? '1' : '0'}${row.value.slice(1)}`;
+  await tamperCheckpoint(config.postgres.adminUrl, row.id, column, forged);
   try {
     const { code, report } = await runVerifyCli();
     assert.equal(code, 1);
@@ -121,33 +125,19 @@ test('a checkpoint row tampered with by the table owner makes verify fail, namin
     const [difference] = report.differences;
     assert.deepEqual(
       { kind: difference!.kind, checkpointId: difference!.checkpointId, partition: difference!.partition, offset: difference!.offset, stored: difference!.stored, recount: difference!.recount },
-      { kind: 'checkpoint-chain-head', checkpointId: row.id, partition: row.partition, offset: row.last_offset, stored: forged, recount: row.chain_head },
+      { kind, checkpointId: row.id, partition: row.partition, offset: row.last_offset, stored: forged, recount: row.value },
     );
   } finally {
-    await tamperCheckpoint(config.postgres.adminUrl, row.id, 'chain_head', row.chain_head);
+    await tamperCheckpoint(config.postgres.adminUrl, row.id, column, row.value);
   }
+}
+
+test('a checkpoint row tampered with by the table owner makes verify fail, naming it', async () => {
+  await assertTamperedCheckpointFails('chain_head', 'checkpoint-chain-head', 2);
 });
 
 test("a checkpoint's merkle_root altered by the table owner makes verify fail, naming it and the recounted root", async () => {
-  const { rows } = await pool.query<{ id: string; partition: number; last_offset: string; merkle_root: string }>(
-    'SELECT id, partition, last_offset, merkle_root FROM audit_checkpoints WHERE topic = $1 AND merkle_root IS NOT NULL ORDER BY id LIMIT 1 OFFSET 1',
-    [config.kafka.votesTopic],
-  );
-  const row = rows[0]!;
-  const forged = `${row.merkle_root.startsWith('0') ? '1' : '0'}${row.merkle_root.slice(1)}`;
-  await tamperCheckpoint(config.postgres.adminUrl, row.id, 'merkle_root', forged);
-  try {
-    const { code, report } = await runVerifyCli();
-    assert.equal(code, 1);
-    assert.equal(report.differenceCount, 1);
-    const [difference] = report.differences;
-    assert.deepEqual(
-      { kind: difference!.kind, checkpointId: difference!.checkpointId, partition: difference!.partition, offset: difference!.offset, stored: difference!.stored, recount: difference!.recount },
-      { kind: 'checkpoint-merkle-root', checkpointId: row.id, partition: row.partition, offset: row.last_offset, stored: forged, recount: row.merkle_root },
-    );
-  } finally {
-    await tamperCheckpoint(config.postgres.adminUrl, row.id, 'merkle_root', row.merkle_root);
-  }
+  await assertTamperedCheckpointFails('merkle_root', 'checkpoint-merkle-root', 1);
 });
 
 test('a live tally modified in Redis makes verify fail, naming the survey, partition and count', async () => {
