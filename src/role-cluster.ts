@@ -269,6 +269,9 @@ export function clusterAcceptGate(server: net.Server, listen: () => Promise<void
       return asking;
     },
     room() {
+      // A new episode: the next time this process is full it asks again at once (the interval only
+      // spaces out the asks of one full spell, where every refused connection would ask).
+      lastDeniedAt = -Infinity;
       if (state === 'asking') roomWhileAsking = true;
       else if (state === 'paused') resume();
     },
