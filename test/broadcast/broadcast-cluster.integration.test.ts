@@ -66,7 +66,9 @@ test('the process count follows the target client count', () => {
 
 test('two workers share the port; every one of them delivers snapshots; /metrics sums the cluster', async () => {
   assert.equal(childPids(primary.pid!).length, 2);
-  assert.equal(logLines.filter((line) => line.msg === 'broadcast listening').length, 2, 'each worker logs when it listens');
+  // Each worker logs when it listens, on its own stdout: a line may arrive after the primary said
+  // the cluster is up (that is what startBroadcastCli waits for).
+  await waitFor(() => logLines.filter((line) => line.msg === 'broadcast listening').length === 2, { timeoutMs: 10_000, what: 'each worker to log "broadcast listening"' });
   const url = `http://127.0.0.1:${port}/v1/surveys/${survey.id}/results/stream`;
   // Workers accept from the shared socket themselves (SCHED_NONE): the kernel picks one, so open
   // streams until each worker holds some (counted as socket descriptors), at least 6, at most 60.
