@@ -139,20 +139,8 @@ export class ClientSwarm implements Swarm {
   }
 
   /** Waits until every child has every socket open or failed; returns when the last one was. */
-  async waitConnected(timeoutMs: number, onProgress: () => void): Promise<{ allAnswered: boolean; doneAt: number }> {
-    const deadline = Date.now() + timeoutMs;
-    let lastProgress = Date.now();
-    while (Date.now() < deadline) {
-      if (this.children.every((c) => c.connected || c.exited)) {
-        return { allAnswered: this.children.every((c) => c.connected), doneAt: Math.max(...this.children.map((c) => c.connected?.doneAt ?? 0)) };
-      }
-      if (Date.now() - lastProgress >= 2000) {
-        lastProgress = Date.now();
-        onProgress();
-      }
-      await sleep(100);
-    }
-    return { allAnswered: false, doneAt: Date.now() };
+  waitConnected(timeoutMs: number, onProgress: () => void): Promise<{ allAnswered: boolean; doneAt: number }> {
+    return waitChildrenConnected(this.children, timeoutMs, onProgress);
   }
 
   measureFrom(epochMs: number): void {
@@ -179,6 +167,29 @@ export class ClientSwarm implements Swarm {
     for (const child of this.children) if (!child.exited) child.process.kill('SIGKILL');
     return merge(this.children.map((c) => c.report).filter((r): r is SwarmReport => r !== undefined), this.children.length, this.options.paths.length);
   }
+}
+
+/** A swarm child process as both swarms track it: its connect report once every socket is open or failed. */
+export interface ConnectingChild {
+  connected?: { doneAt: number };
+  exited: boolean;
+}
+
+/** Waits until every child has every socket open or failed; returns when the last one was. */
+export async function waitChildrenConnected(children: readonly ConnectingChild[], timeoutMs: number, onProgress: () => void): Promise<{ allAnswered: boolean; doneAt: number }> {
+  const deadline = Date.now() + timeoutMs;
+  let lastProgress = Date.now();
+  while (Date.now() < deadline) {
+    if (children.every((c) => c.connected || c.exited)) {
+      return { allAnswered: children.every((c) => c.connected), doneAt: Math.max(...children.map((c) => c.connected?.doneAt ?? 0)) };
+    }
+    if (Date.now() - lastProgress >= 2000) {
+      lastProgress = Date.now();
+      onProgress();
+    }
+    await sleep(100);
+  }
+  return { allAnswered: false, doneAt: Date.now() };
 }
 
 export function merge(reports: SwarmReport[], processes: number, paths: number): SwarmResult {

@@ -9,7 +9,7 @@ import { createInterface } from 'node:readline';
 import { cProgram } from '../lib/c-program.js';
 import { createHistogram, encodeHistogram } from '../lib/latency-histogram.js';
 import { processUsage } from '../lib/process-usage.js';
-import { ADDRESS_FROM, ADDRESS_TO, merge, type Swarm, type SwarmOptions, type SwarmProgressTotals, type SwarmResult } from './client-swarm.js';
+import { ADDRESS_FROM, ADDRESS_TO, merge, waitChildrenConnected, type Swarm, type SwarmOptions, type SwarmProgressTotals, type SwarmResult } from './client-swarm.js';
 import type { SnapshotSighting, SwarmReport } from './swarm-messages.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 
@@ -169,20 +169,8 @@ export class LeanSwarm implements Swarm {
     return (all ?? this.children.map((c) => c.progress)).reduce((sum, p) => sum + p.events, 0);
   }
 
-  async waitConnected(timeoutMs: number, onProgress: () => void): Promise<{ allAnswered: boolean; doneAt: number }> {
-    const deadline = Date.now() + timeoutMs;
-    let lastProgress = Date.now();
-    while (Date.now() < deadline) {
-      if (this.children.every((c) => c.connected || c.exited)) {
-        return { allAnswered: this.children.every((c) => c.connected), doneAt: Math.max(...this.children.map((c) => c.connected?.doneAt ?? 0)) };
-      }
-      if (Date.now() - lastProgress >= 2000) {
-        lastProgress = Date.now();
-        onProgress();
-      }
-      await sleep(100);
-    }
-    return { allAnswered: false, doneAt: Date.now() };
+  waitConnected(timeoutMs: number, onProgress: () => void): Promise<{ allAnswered: boolean; doneAt: number }> {
+    return waitChildrenConnected(this.children, timeoutMs, onProgress);
   }
 
   measureFrom(epochMs: number): void {
