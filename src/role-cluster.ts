@@ -296,7 +296,8 @@ function askPrimary<T>(type: 'tally:metrics-request' | 'tally:readiness-request'
       if (value instanceof Error) reject(value);
       else resolve(value);
     });
-    if (process.send?.({ type, requestId } satisfies ClusterMessage) === false) pending.get(requestId)?.(new Error('the IPC channel to the cluster primary is closed'));
+    // send() returning false only means the message is queued (IPC backpressure): the timeout is the answer's deadline.
+    process.send?.({ type, requestId } satisfies ClusterMessage);
   });
 }
 
