@@ -4,21 +4,20 @@
 // over the cluster; /readyz is ready only when every worker is, and a worker that dies is replaced.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import http from 'node:http';
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { mintToken } from '../../src/ingest/tokens.js';
+import { startRoleCli, type RoleCli } from '../support/role-cli.js';
 import { testConfig } from '../support/test-config.js';
 import { deleteTestTopics } from '../support/test-topics.js';
 import { waitFor } from '../support/wait.js';
 import { sampleSurvey, topicRecordCount } from './support/ingest-harness.js';
 
-const CLI = fileURLToPath(new URL('../../src/cli.js', import.meta.url));
 const config = testConfig('ingest-cluster', { TALLY_INGEST_PROCESSES: '2' });
+let cli: RoleCli;
 let primary: ChildProcess;
 let base: string;
-const logLines: Record<string, unknown>[] = [];
 
 function workerPids(): number[] {
   const children = readFileSync(`/proc/${primary.pid}/task/${primary.pid}/children`, 'utf8').trim();
@@ -46,37 +45,17 @@ function request(method: string, path: string, token: string, body?: unknown): P
 }
 
 before(async () => {
-  primary = spawn(process.execPath, [CLI, 'ingest'], {
-    env: {
-      ...process.env,
-      TALLY_ENV: 'test',
-      TALLY_LOG_LEVEL: 'info',
-      TALLY_INGEST_PORT: '0',
-      TALLY_INGEST_PROCESSES: '2',
-      TALLY_VOTES_TOPIC: config.kafka.votesTopic,
-      TALLY_DLQ_TOPIC: config.kafka.dlqTopic,
-    },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  let pending = '';
-  primary.stdout!.on('data', (chunk: Buffer) => {
-    pending += chunk.toString('utf8');
-    const lines = pending.split('\n');
-    pending = lines.pop()!;
-    for (const line of lines) if (line.startsWith('{')) logLines.push(JSON.parse(line) as Record<string, unknown>);
-  });
-  const listening = await waitFor(() => {
-    if (primary.exitCode !== null) throw new Error(`tally ingest exited with ${primary.exitCode}`);
-    return logLines.find((line) => line.msg === 'ingest cluster listening');
-  }, { timeoutMs: 60_000, what: 'the cluster to log "ingest cluster listening"' });
-  base = `http://127.0.0.1:${listening.port as number}`;
+  cli = await startRoleCli(
+    'ingest',
+    { TALLY_INGEST_PORT: '0', TALLY_INGEST_PROCESSES: '2', TALLY_VOTES_TOPIC: config.kafka.votesTopic, TALLY_DLQ_TOPIC: config.kafka.dlqTopic },
+    { listeningMessage: 'ingest cluster listening', timeoutMs: 60_000 },
+  );
+  primary = cli.primary;
+  base = `http://127.0.0.1:${cli.port}`;
 });
 
 after(async () => {
-  if (primary.exitCode === null) {
-    primary.kill('SIGTERM');
-    await new Promise((resolve) => primary.once('exit', resolve));
-  }
+  await cli.stop();
   await deleteTestTopics(config);
 });
 
