@@ -74,6 +74,7 @@ const envSchema = z.object({
   TALLY_SSE_MAX_PER_IP: positiveInt.default(1000),
   TALLY_SSE_HEARTBEAT_MS: positiveInt.default(15_000),
   TALLY_SSE_SLOW_BYTES: positiveInt.default(256 * 1024),
+  TALLY_SSE_WRITE_PATH: z.enum(['direct', 'socket', 'plugin']).default('direct'),
   TALLY_BROADCAST_TARGET_CLIENTS: positiveInt.default(18_000),
 
   TALLY_ADMIN_SECRET: z.string().min(16, 'must be at least 16 characters').default(DEV_ADMIN_SECRET),
@@ -125,6 +126,8 @@ export interface TallyConfig {
     maxPerIp: number;
     heartbeatMs: number;
     slowClientBytes: number;
+    /** How snapshots reach sockets: subscriber-transport.ts. */
+    writePath: 'direct' | 'socket' | 'plugin';
     targetClients: number;
   };
   secrets: { admin: string; voter: string; voterHmac: string };
@@ -191,6 +194,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): TallyConfig
       maxPerIp: env.TALLY_SSE_MAX_PER_IP,
       heartbeatMs: env.TALLY_SSE_HEARTBEAT_MS,
       slowClientBytes: env.TALLY_SSE_SLOW_BYTES,
+      writePath: env.TALLY_SSE_WRITE_PATH,
       targetClients: env.TALLY_BROADCAST_TARGET_CLIENTS,
     },
     secrets: { admin: env.TALLY_ADMIN_SECRET, voter: env.TALLY_VOTER_SECRET, voterHmac: env.TALLY_VOTER_HMAC_SECRET },

@@ -5,6 +5,6 @@ import { Registry, collectDefaultMetrics } from 'prom-client';
 export function createMetricsRegistry(role: string): Registry {
   const registry = new Registry();
   registry.setDefaultLabels({ role });
-  collectDefaultMetrics({ register: registry, prefix: 'tally_' });
+  collectDefaultMetrics({ register: registry, prefix: 'tally_', eventLoopMonitoringPrecision: 100 });
   return registry;
 }

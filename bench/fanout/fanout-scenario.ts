@@ -34,6 +34,8 @@ export interface FanoutOptions {
   swarm: SwarmKind;
   peer: PeerName[];
   keep: boolean;
+  /** every broadcaster and node-min process writes a V8 CPU profile into the results folder when it exits */
+  cpuProf?: boolean;
   results?: string;
 }
 
@@ -44,6 +46,7 @@ export async function runFanout(options: FanoutOptions): Promise<number> {
   printHeader(context);
   if (options.updateMs < 2 * options.windowMs) context.progress(`warning: --update-ms ${options.updateMs} < 2 × --window-ms: processes may send different snapshot ids, completeness will read low`);
   const runEnv = await createRunEnv({ runId: context.header.runId, extra: BENCH_RATE_LIMITS });
+  const nodeArgs = options.cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${context.dir}`] : [];
   const { config } = runEnv;
   let ingest: RoleProcess | undefined;
   let surveys: BenchSurvey[] = [];
@@ -73,7 +76,7 @@ export async function runFanout(options: FanoutOptions): Promise<number> {
         checkersPerSurvey: options.checkers,
         swarm: options.swarm,
       };
-      const tally = await startTallyBroadcaster(context, runEnv.env, clients, options.windowMs);
+      const tally = await startTallyBroadcaster(context, runEnv.env, clients, options.windowMs, nodeArgs);
       let step: FanoutStepResult;
       let templates: (string | undefined)[] = [];
       try {
@@ -92,7 +95,7 @@ export async function runFanout(options: FanoutOptions): Promise<number> {
         let peer: PeerServer | undefined;
         let feed: PeerFeed | undefined;
         try {
-          peer = await startPeer(name, { port: await freePort(), processes: processCountFor(clients), paths: surveys.map((s) => `/v1/surveys/${s.id}/results/stream`), logDir: context.dir });
+          peer = await startPeer(name, { port: await freePort(), processes: processCountFor(clients), paths: surveys.map((s) => `/v1/surveys/${s.id}/results/stream`), logDir: context.dir, nodeArgs });
           feed = new PeerFeed(peer, surveys, peerTemplates);
           feed.start(options.updateMs);
           await sleep(200);

@@ -82,11 +82,11 @@ async function waitForLogLine(path: string, pattern: RegExp, timeoutMs: number):
 }
 
 /** Starts tally's broadcaster sized for `clients` (⌈clients / 16,000⌉ workers) and waits until every worker listens. */
-export async function startTallyBroadcaster(context: RunContext, env: Record<string, string>, clients: number, windowMs: number): Promise<FanoutServer & { role: RoleProcess }> {
+export async function startTallyBroadcaster(context: RunContext, env: Record<string, string>, clients: number, windowMs: number, nodeArgs: string[] = []): Promise<FanoutServer & { role: RoleProcess }> {
   const port = await freePort();
   // info level: the broadcaster says "broadcast cluster listening" once every worker listens.
   const broadcasterEnv = { ...env, TALLY_LOG_LEVEL: 'info', TALLY_BROADCAST_PORT: String(port), TALLY_BROADCAST_TARGET_CLIENTS: String(clients), TALLY_WINDOW_MS: String(windowMs) };
-  const role = await startRole({ role: 'broadcast', port, env: broadcasterEnv, logDir: context.dir, readyTimeoutMs: 120_000 });
+  const role = await startRole({ role: 'broadcast', port, env: broadcasterEnv, logDir: context.dir, readyTimeoutMs: 120_000, nodeArgs });
   if (!(await waitForLogLine(role.logPath, /"msg":"broadcast (cluster )?listening"/, 120_000))) context.progress(`[${clients.toLocaleString('en-US')} clients] no "listening" line in the broadcaster log after 120 s: going on`);
   return {
     name: 'tally',

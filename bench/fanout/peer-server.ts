@@ -43,6 +43,8 @@ export interface PeerStart {
   processes: number;
   paths: string[];
   logDir: string;
+  /** extra node arguments for the node-min peer (e.g. --cpu-prof); its cluster workers inherit them */
+  nodeArgs?: string[];
 }
 
 export const FLOOR_SERVER_SOURCE = 'bench/fanout/floor-server.c';
@@ -59,7 +61,7 @@ export async function startPeer(name: PeerName, start: PeerStart): Promise<PeerS
     case 'floor':
       return StdinFedServer.start('floor', start, Array.from({ length: start.processes }, () => [floorServerBinary(), ['--port', String(start.port), ...start.paths.flatMap((p) => ['--path', p])]] as const));
     case 'node-min':
-      return StdinFedServer.start('node-min', start, [[process.execPath, [join(PROJECT_ROOT, 'dist', 'bench', 'fanout', 'node-min-server.js'), '--port', String(start.port), '--processes', String(start.processes), ...start.paths.flatMap((p) => ['--path', p])]]], start.processes);
+      return StdinFedServer.start('node-min', start, [[process.execPath, [...(start.nodeArgs ?? []), join(PROJECT_ROOT, 'dist', 'bench', 'fanout', 'node-min-server.js'), '--port', String(start.port), '--processes', String(start.processes), ...start.paths.flatMap((p) => ['--path', p])]]], start.processes);
     case 'nchan':
       return NchanServer.start(start);
   }

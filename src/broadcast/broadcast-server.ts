@@ -23,6 +23,7 @@ import { PartialFeed } from './partial-feed.js';
 import { ResultsBoard } from './results-board.js';
 import { registerResultsRoute } from './results-route.js';
 import { SnapshotWindow } from './snapshot-window.js';
+import { directWriteSupport } from './socket-direct-write.js';
 import { RETRY_MS } from './sse-frame.js';
 import { registerStreamRoute } from './stream-route.js';
 import type { TransportKind } from './subscriber-transport.js';
@@ -39,7 +40,7 @@ const SWEEP_EVERY_MS = 60_000;
 const LISTEN_BACKLOG = 4096;
 
 export interface BroadcastServerOptions {
-  /** How snapshots reach clients: `socket` (default, shared Buffer) or `plugin` (fastify-sse-v2 per client). */
+  /** How snapshots reach clients (default: TALLY_SSE_WRITE_PATH, subscriber-transport.ts). */
   transport?: TransportKind;
   /** In a cluster worker: what /metrics answers (the cluster-wide sum, see broadcast-cluster.ts). */
   metricsView?: (registry: Registry) => Registry;
@@ -52,6 +53,14 @@ export interface RunningBroadcastServer extends RunningRole {
   readonly metrics: Registry;
   readonly window: SnapshotWindow;
   readonly hub: Hub;
+}
+
+/** `direct` where this Node supports it (socket-direct-write.ts), else `socket`, said once in the log. */
+function writePath(wanted: TransportKind, logger: Logger): TransportKind {
+  const unsupported = wanted === 'direct' ? directWriteSupport() : undefined;
+  if (unsupported === undefined) return wanted;
+  logger.warn({ reason: unsupported }, 'direct socket writes unavailable on this Node: snapshots go through socket.write()');
+  return 'socket';
 }
 
 export async function startBroadcastServer(config: TallyConfig, options: BroadcastServerOptions = {}): Promise<RunningBroadcastServer> {
@@ -86,7 +95,7 @@ export async function startBroadcastServer(config: TallyConfig, options: Broadca
     },
   });
   await app.register(FastifySSEPlugin, { retryDelay: RETRY_MS });
-  registerStreamRoute(app, { board, hub, limits, metrics, slowClientBytes: settings.slowClientBytes, transport: options.transport ?? 'socket' });
+  registerStreamRoute(app, { board, hub, limits, metrics, slowClientBytes: settings.slowClientBytes, transport: writePath(options.transport ?? settings.writePath, logger) });
   registerResultsRoute(app, board);
   registerDashboardRoute(app);
   await registerReceiptRoute(app, config, pool, logger);

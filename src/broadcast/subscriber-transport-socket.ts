@@ -2,6 +2,7 @@
 // straight to the TCP socket. The response is sent without chunked encoding (see stream-route.ts),
 // so the bytes on the wire are exactly the SSE frame and one Buffer serves every client.
 import type { Socket } from 'node:net';
+import { DirectSocketWriter } from './socket-direct-write.js';
 import { DROPPED_SLOW_FRAME, HEARTBEAT_FRAME, SHUTDOWN_FRAME, type SnapshotFrame } from './sse-frame.js';
 import type { SubscriberTransport } from './subscriber-transport.js';
 import type { DropReason } from './subscriber.js';
@@ -33,5 +34,26 @@ export class SocketTransport implements SubscriberTransport {
 
   destroy(): void {
     this.socket.destroy();
+  }
+}
+
+/**
+ * The same transport with snapshots written through the socket's handle (socket-direct-write.ts).
+ * A class of its own so that a server's hot loop sees one shape only.
+ */
+export class DirectSocketTransport extends SocketTransport {
+  private readonly writer: DirectSocketWriter;
+
+  constructor(socket: Socket) {
+    super(socket);
+    this.writer = new DirectSocketWriter(socket);
+  }
+
+  override get pendingBytes(): number {
+    return this.writer.pendingBytes;
+  }
+
+  override sendSnapshot(frame: SnapshotFrame): void {
+    this.writer.write(frame.bytes);
   }
 }

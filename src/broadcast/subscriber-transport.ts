@@ -1,12 +1,13 @@
-// How frames reach one SSE client. Two implementations, chosen per server:
-//   subscriber-transport-socket.ts  the shared snapshot Buffer written straight to the socket
-//                                   (the broadcast hot path: no per-client work but one write)
+// How frames reach one SSE client. Implementations, chosen per server (TALLY_SSE_WRITE_PATH):
+//   subscriber-transport-socket.ts  the shared snapshot Buffer written straight to the socket:
+//                                   `direct` through its libuv handle (socket-direct-write.ts, the
+//                                   default), `socket` through socket.write()
 //   subscriber-transport-plugin.ts  fastify-sse-v2's reply.sse(), which formats per client;
 //                                   kept to measure against (README "Fan-out: two write paths")
 import type { SnapshotFrame } from './sse-frame.js';
 import type { DropReason } from './subscriber.js';
 
-export type TransportKind = 'socket' | 'plugin';
+export type TransportKind = 'direct' | 'socket' | 'plugin';
 
 export interface SubscriberTransport {
   /** Bytes accepted for this client but not yet handed to the kernel: the slow-client signal. */
