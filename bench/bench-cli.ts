@@ -91,6 +91,7 @@ program
   .option('--connect-concurrency <n>', 'pending connects per swarm child', integer(1, 10_000), 200)
   .option('--checkers <n>', 'standard (full-parsing) event-stream clients per survey', integer(0, 100), 2)
   .option('--keep', 'keep the surveys and Redis keys after the run', false)
+  .option('--repeat <n>', 'run tally and every peer this many times per client count, the order rotating; figures use each server\'s median run', integer(1, 9), 1)
   .option('--cpu-prof', 'write a V8 CPU profile of every broadcaster (and node-min peer) process into the results folder', false)
   .action(async (options) => {
     await holdMachineLock();

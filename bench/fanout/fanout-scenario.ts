@@ -34,6 +34,8 @@ export interface FanoutOptions {
   swarm: SwarmKind;
   peer: PeerName[];
   keep: boolean;
+  /** how many times each server runs per client count (order rotating); the report uses each one's median */
+  repeat: number;
   /** every broadcaster and node-min process writes a V8 CPU profile into the results folder when it exits */
   cpuProf?: boolean;
   results?: string;
@@ -51,8 +53,8 @@ export async function runFanout(options: FanoutOptions): Promise<number> {
   let ingest: RoleProcess | undefined;
   let surveys: BenchSurvey[] = [];
   let feeder: PartialFeeder | undefined;
-  const steps: FanoutStepResult[] = [];
-  const peerSteps: FanoutStepResult[] = [];
+  const tallyRuns: FanoutStepResult[] = [];
+  const peerRuns: FanoutStepResult[] = [];
   const peerProblems: string[] = [];
   let stoppedBecause: string | undefined;
   try {
@@ -61,6 +63,46 @@ export async function runFanout(options: FanoutOptions): Promise<number> {
     feeder = new PartialFeeder(config.redisUrl, surveys, options.partitions);
     await feeder.start(options.updateMs);
     context.progress(`${surveys.length} surveys (${surveys.map((s) => s.id).join(', ')}), partials fed every ${options.updateMs} ms`);
+    let templates: (string | undefined)[] = [];
+    const runTallyStep = async (clients: number, stepOptions: FanoutStepOptions): Promise<FanoutStepResult> => {
+      const tally = await startTallyBroadcaster(context, runEnv.env, clients, options.windowMs, nodeArgs);
+      let step: FanoutStepResult;
+      try {
+        step = await runFanoutStep(context, tally, surveys, stepOptions);
+        const captured = await captureSnapshotJson(tally.port, surveys);
+        if (captured.some((json) => json !== undefined)) templates = captured;
+      } finally {
+        context.progress(`[tally, ${clients.toLocaleString('en-US')} clients] broadcaster stopped: ${await tally.stop()}`);
+      }
+      context.progress(
+        `[tally, ${clients.toLocaleString('en-US')} clients] window close → last client p50 ${step.lastClient.p50Ms} ms, p99 ${step.lastClient.p99Ms} ms, max ${step.lastClient.maxMs} ms; completeness ${(step.completeness * 100).toFixed(2)} %; server ${step.broadcasterCpuPerDeliveryUs.toFixed(2)} µs, swarm ${step.clientCpuPerDeliveryUs.toFixed(2)} µs per delivery`,
+      );
+      return step;
+    };
+    const runPeerStep = async (name: PeerName, clients: number, stepOptions: FanoutStepOptions): Promise<void> => {
+      const peerTemplates = surveys.map((survey, i) => templates[i] ?? syntheticSnapshotJson(survey.id, 1300));
+      if (name === 'nchan') ensureNchan(context.progress);
+      let peer: PeerServer | undefined;
+      let feed: PeerFeed | undefined;
+      try {
+        peer = await startPeer(name, { port: await freePort(), processes: processCountFor(clients), paths: surveys.map((s) => `/v1/surveys/${s.id}/results/stream`), logDir: context.dir, nodeArgs });
+        feed = new PeerFeed(peer, surveys, peerTemplates);
+        feed.start(options.updateMs);
+        await sleep(200);
+        const peerStep = await runFanoutStep(context, peer, surveys, { ...stepOptions, checkersPerSurvey: 0 });
+        peerRuns.push(peerStep);
+        if (peerStep.stoppedBecause) peerProblems.push(`${name} at ${clients}: ${peerStep.stoppedBecause}`);
+        context.progress(
+          `[${name}, ${clients.toLocaleString('en-US')} clients] last client p50 ${peerStep.lastClient.p50Ms} ms, p99 ${peerStep.lastClient.p99Ms} ms; completeness ${(peerStep.completeness * 100).toFixed(2)} %; server ${peerStep.broadcasterCpuPerDeliveryUs.toFixed(2)} µs, swarm ${peerStep.clientCpuPerDeliveryUs.toFixed(2)} µs per delivery`,
+        );
+      } catch (error) {
+        peerProblems.push(`${name} at ${clients}: ${(error as Error).message}`);
+        context.progress(`[${name}, ${clients.toLocaleString('en-US')} clients] failed: ${(error as Error).message}`);
+      } finally {
+        feed?.stop();
+        if (peer) context.progress(`[${name}, ${clients.toLocaleString('en-US')} clients] stopped: ${await peer.stop()}`);
+      }
+    };
     for (const clients of [...options.clients].sort((a, b) => a - b)) {
       const freeGiB = os.freemem() / 2 ** 30;
       if (freeGiB < 2) {
@@ -76,43 +118,23 @@ export async function runFanout(options: FanoutOptions): Promise<number> {
         checkersPerSurvey: options.checkers,
         swarm: options.swarm,
       };
-      const tally = await startTallyBroadcaster(context, runEnv.env, clients, options.windowMs, nodeArgs);
-      let step: FanoutStepResult;
-      let templates: (string | undefined)[] = [];
-      try {
-        step = await runFanoutStep(context, tally, surveys, stepOptions);
-        templates = await captureSnapshotJson(tally.port, surveys);
-      } finally {
-        context.progress(`[tally, ${clients.toLocaleString('en-US')} clients] broadcaster stopped: ${await tally.stop()}`);
-      }
-      steps.push(step);
-      context.progress(
-        `[tally, ${clients.toLocaleString('en-US')} clients] window close → last client p50 ${step.lastClient.p50Ms} ms, p99 ${step.lastClient.p99Ms} ms, max ${step.lastClient.maxMs} ms; completeness ${(step.completeness * 100).toFixed(2)} %; server ${step.broadcasterCpuPerDeliveryUs.toFixed(2)} µs, swarm ${step.clientCpuPerDeliveryUs.toFixed(2)} µs per delivery`,
-      );
-      for (const name of options.peer) {
-        const peerTemplates = surveys.map((survey, i) => templates[i] ?? syntheticSnapshotJson(survey.id, 1300));
-        if (name === 'nchan') ensureNchan(context.progress);
-        let peer: PeerServer | undefined;
-        let feed: PeerFeed | undefined;
-        try {
-          peer = await startPeer(name, { port: await freePort(), processes: processCountFor(clients), paths: surveys.map((s) => `/v1/surveys/${s.id}/results/stream`), logDir: context.dir, nodeArgs });
-          feed = new PeerFeed(peer, surveys, peerTemplates);
-          feed.start(options.updateMs);
-          await sleep(200);
-          const peerStep = await runFanoutStep(context, peer, surveys, { ...stepOptions, checkersPerSurvey: 0 });
-          peerSteps.push(peerStep);
-          if (peerStep.stoppedBecause) peerProblems.push(`${name} at ${clients}: ${peerStep.stoppedBecause}`);
-          context.progress(
-            `[${name}, ${clients.toLocaleString('en-US')} clients] last client p50 ${peerStep.lastClient.p50Ms} ms, p99 ${peerStep.lastClient.p99Ms} ms; completeness ${(peerStep.completeness * 100).toFixed(2)} %; server ${peerStep.broadcasterCpuPerDeliveryUs.toFixed(2)} µs, swarm ${peerStep.clientCpuPerDeliveryUs.toFixed(2)} µs per delivery`,
-          );
-        } catch (error) {
-          peerProblems.push(`${name} at ${clients}: ${(error as Error).message}`);
-          context.progress(`[${name}, ${clients.toLocaleString('en-US')} clients] failed: ${(error as Error).message}`);
-        } finally {
-          feed?.stop();
-          if (peer) context.progress(`[${name}, ${clients.toLocaleString('en-US')} clients] stopped: ${await peer.stop()}`);
+      // Every server runs --repeat times, the order rotating each time (tally first in the first
+      // round: the peers serve the snapshot JSON it captured), so no server is always the one that
+      // runs right after the set-up or right after another; the report takes each server's median.
+      const servers: string[] = ['tally', ...options.peer];
+      let step: FanoutStepResult | undefined;
+      for (let round = 0; round < options.repeat; round += 1) {
+        for (const name of servers.map((_, i) => servers[(i + round) % servers.length]!)) {
+          if (name === 'tally') {
+            const tallyStep = await runTallyStep(clients, stepOptions);
+            tallyRuns.push(tallyStep);
+            step ??= tallyStep;
+            if (tallyStep.stoppedBecause) step = tallyStep;
+          } else await runPeerStep(name as PeerName, clients, stepOptions);
         }
+        if (step?.stoppedBecause) break;
       }
+      if (!step) break;
       if (step.stoppedBecause) {
         stoppedBecause = `at ${clients.toLocaleString('en-US')} clients: ${step.stoppedBecause}`;
         break;
@@ -125,6 +147,10 @@ export async function runFanout(options: FanoutOptions): Promise<number> {
     runEnv.removeDataDir();
   }
 
+  // With --repeat, each server's run of median CPU per delivery stands for it (figures, ratios,
+  // tables); the "Every run" section lists them all.
+  const steps = medianRuns(tallyRuns);
+  const peerSteps = medianRuns(peerRuns);
   const largest = steps.reduce<FanoutStepResult | undefined>((best, s) => (!best || s.connected > best.connected ? s : best), undefined);
   const figures: Figure[] = [];
   for (const step of steps) {
@@ -155,7 +181,7 @@ export async function runFanout(options: FanoutOptions): Promise<number> {
     });
   }
   if (largest) figures.push({ name: 'largest client count connected', value: largest.connected, unit: 'clients', meaning: stoppedBecause ? `stopped ${stoppedBecause}` : 'every requested step ran' });
-  const checks: Check[] = steps.flatMap((step) => [
+  const checks: Check[] = tallyRuns.flatMap((step) => [
     {
       name: `${step.clients} clients: standard clients saw consistent snapshots`,
       passed: step.checkers.every((c) => c.problems.length === 0 && c.snapshots > 0),
@@ -213,6 +239,7 @@ export async function runFanout(options: FanoutOptions): Promise<number> {
     checks,
     sections: [
       ...(peerSteps.length || peerProblems.length ? [{ title: 'Tally and its peers (same swarm, sizes and event period)', markdown: comparisonTable + (peerProblems.length ? `\n\nPeers that did not run: ${peerProblems.join('; ')}` : '') }] : []),
+      ...(options.repeat > 1 ? [{ title: `Every run (--repeat ${options.repeat}; figures above use each server's median run by CPU per delivery)`, markdown: everyRunTable([...tallyRuns, ...peerRuns]) }] : []),
       { title: 'Steps', markdown: stepTable + (stoppedBecause ? `\n\nStopped ${stoppedBecause}.` : '') },
       { title: 'Window close → last client, per snapshot', markdown: latencyTable(Object.fromEntries(steps.map((s) => [`${s.clients} clients`, s.lastClient]))) },
       { title: 'Window close → each client, every delivery', markdown: latencyTable(Object.fromEntries(steps.map((s) => [`${s.clients} clients`, s.delivery]))) },
@@ -230,10 +257,29 @@ export async function runFanout(options: FanoutOptions): Promise<number> {
       stoppedBecause,
       steps: steps.map(({ histograms, snapshots, ...rest }) => ({ ...rest, snapshots, deliveryAll: summarize(histograms.delivery) })),
       peers: peerSteps.map(({ histograms, snapshots, ...rest }) => ({ ...rest, snapshots, deliveryAll: summarize(histograms.delivery) })),
+      runs: [...tallyRuns, ...peerRuns].map((r) => ({ server: r.server, clients: r.clients, cpuPerDeliveryUs: r.broadcasterCpuPerDeliveryUs, lastClientP50Ms: r.lastClient.p50Ms, lastClientP99Ms: r.lastClient.p99Ms, completeness: r.completeness })),
       peerProblems,
     },
   };
   const written = await writeReport(context, outcome);
   printOutcome(context, outcome, written);
   return written.passed ? 0 : 1;
+}
+
+/** Per server and client count, the run of median server CPU per delivery (the lower middle of an even count). */
+function medianRuns(runs: FanoutStepResult[]): FanoutStepResult[] {
+  const groups = new Map<string, FanoutStepResult[]>();
+  for (const run of runs) {
+    const key = `${run.server} ${run.clients}`;
+    groups.set(key, [...(groups.get(key) ?? []), run]);
+  }
+  return [...groups.values()].map((group) => [...group].sort((a, b) => a.broadcasterCpuPerDeliveryUs - b.broadcasterCpuPerDeliveryUs)[Math.floor((group.length - 1) / 2)]!);
+}
+
+function everyRunTable(runs: FanoutStepResult[]): string {
+  const sorted = [...runs].sort((a, b) => a.clients - b.clients || a.server.localeCompare(b.server));
+  return markdownTable(
+    ['clients', 'server', 'server CPU / delivery (µs)', 'last client p50 (ms)', 'p99', 'snapshots delivered'],
+    sorted.map((r) => [r.clients, r.server, round(r.broadcasterCpuPerDeliveryUs, 2), r.lastClient.p50Ms, r.lastClient.p99Ms, `${(r.completeness * 100).toFixed(2)} %`]),
+  );
 }
