@@ -164,7 +164,7 @@ export function createRoleServer(options: RoleServerOptions): FastifyInstance {
 
   app.setErrorHandler((error, request, reply) => {
     const tallyError = toTallyError(error);
-    if (tallyError.status >= 500) request.log.error({ err: error, code: tallyError.code }, 'request failed');
+    if (tallyError.status >= 500) request.log.error({ err: error, code: tallyError.code, reqId: request.id }, 'request failed');
     if (tallyError.retryAfterSeconds !== undefined) reply.header('Retry-After', String(tallyError.retryAfterSeconds));
     else if (tallyError.status === 503) reply.header('Retry-After', '1');
     void reply.status(tallyError.status).send(tallyError.toJSON());

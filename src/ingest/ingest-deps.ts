@@ -52,6 +52,9 @@ export function openIngestDeps(config: TallyConfig, options: IngestDepsOptions =
   return { config, logger, registry, metrics, pool, redis, producer, encoder };
 }
 
+/** How long closing waits for Redis to answer the commands already sent. */
+const REDIS_QUIT_WAIT_MS = 1000;
+
 /** Resolves when Redis, Kafka and the registry are connected, or rejects after `timeoutMs`. */
 export async function ingestDepsConnected(deps: IngestDeps, timeoutMs: number): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
@@ -73,5 +76,8 @@ export async function closeIngestDeps(deps: IngestDeps): Promise<void> {
   deps.encoder.close();
   await deps.producer.close();
   await deps.pool.end().catch(() => undefined);
+  // QUIT after the queued commands (the confirms of the last votes are not awaited by their requests),
+  // bounded: an unresponsive Redis must not hold the shutdown.
+  await Promise.race([deps.redis.quit().catch(() => undefined), new Promise((resolve) => setTimeout(resolve, REDIS_QUIT_WAIT_MS).unref())]);
   deps.redis.disconnect();
 }

@@ -7,7 +7,7 @@
 // Per request: rate limit (IP, in process) → token → schema → survey exists / open → answers valid
 // → cast (one Redis script: voter rate limit, Idempotency-Key, claims → encode → produce → ack →
 // confirm). See README.md.
-import type { FastifyPluginAsync, FastifyReply, FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
+import type { FastifyBaseLogger, FastifyPluginAsync, FastifyReply, FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
 import { TallyError, isTallyError, type ErrorCode } from '../errors.js';
 import type { AnswerSessions, AnswerSessionView } from './answer-sessions.js';
 import type { IngestMetrics, VoteOutcome } from './ingest-metrics.js';
@@ -78,9 +78,16 @@ export function voteAcceptedBody(topic: string, surveyId: string, cast: CastVote
   return { voteId: cast.voteId, surveyId, partition: cast.partition, offset: cast.offset, alreadyAnswered: cast.alreadyAnswered, receipt: voteReceipt(topic, cast) };
 }
 
+/**
+ * Vote routes log through the app's logger itself, not a per-request child: Fastify builds the
+ * child (bindings, redaction) for every request even with request logging off, and these routes
+ * log only failures, which carry the request id themselves (role-server.ts error handler).
+ */
+const requestLoggerIsTheAppLogger = (logger: FastifyBaseLogger): FastifyBaseLogger => logger;
+
 export const voteRoutes: FastifyPluginAsync<VoteRoutesOptions> = async (app, options) => {
   const { topic, catalog, caster, claims, sessions, metrics } = options;
-  const voterRoute = { onRequest: [options.limitPerIp, options.requireVoter] };
+  const voterRoute = { onRequest: [options.limitPerIp, options.requireVoter], childLoggerFactory: requestLoggerIsTheAppLogger };
   const outcomes = {
     accepted: metrics.votes.labels('accepted'),
     replayed: metrics.votes.labels('replayed'),
