@@ -1,7 +1,7 @@
 // Everything Redis knows about a vote, reached in ONE round trip before the vote is produced
 // (BEGIN: per-voter rate limit + Idempotency-Key + one-vote claims) and one after Kafka answered
-// (CONFIRM, RELEASE or UNKNOWN; these calls of one producer batch resolve in the same tick, so
-// ioredis auto-pipelining sends them as one write).
+// (CONFIRM, RELEASE or UNKNOWN; the confirms of one producer batch are one command, the others of
+// one batch resolve in the same tick, so ioredis auto-pipelining sends them as one write).
 //
 // Redis layout (hash tag = the voter pseudonym, so one vote's keys share a Redis Cluster slot):
 //
@@ -93,23 +93,35 @@ for _, i in ipairs(answered) do result[#result + 1] = i end
 return result
 `;
 
-// CONFIRM (Kafka acknowledged). KEYS = the vote's claim keys, then the idempotency key when ARGV[4] = '1'.
-// ARGV: 1 vote id, 2 claim ttl, 3 answer body, 4 has idem, 5 idem ttl. A key that expired meanwhile
-// is claimed again; one another vote took meanwhile is left to it (the aggregator keeps the first).
+// CONFIRM (Kafka acknowledged), for every vote confirmed in one turn of the event loop (the votes of
+// one producer batch are acknowledged together): one command instead of one per vote. KEYS: per vote
+// its claim keys, then its idempotency key if it has one. ARGV: 1 claim ttl, 2 idem ttl, then per
+// vote 4 values: vote id, number of claim keys, has idem ('1'/'0'), answer body ('' without idem).
+// A key that expired meanwhile is claimed again; one another vote took meanwhile is left to it (the
+// aggregator keeps the first). Spanning voters, the call needs one Redis node (what ingest uses); on
+// a Redis Cluster it would have to be split per slot.
 const CONFIRM_LUA = `
-local last = #KEYS
-if ARGV[4] == '1' then
-  last = last - 1
-  redis.call('SET', KEYS[#KEYS], ARGV[3], 'EX', ARGV[5])
-end
-for i = 1, last do
-  local v = redis.call('GET', KEYS[i])
-  if (not v) or string.sub(v, 2, 37) == ARGV[1] then redis.call('SET', KEYS[i], 'c' .. ARGV[1], 'EX', ARGV[2]) end
+local k = 1
+local a = 3
+while a <= #ARGV do
+  local voteId = ARGV[a]
+  local last = k + tonumber(ARGV[a + 1]) - 1
+  for i = k, last do
+    local v = redis.call('GET', KEYS[i])
+    if (not v) or string.sub(v, 2, 37) == voteId then redis.call('SET', KEYS[i], 'c' .. voteId, 'EX', ARGV[1]) end
+  end
+  k = last + 1
+  if ARGV[a + 2] == '1' then
+    redis.call('SET', KEYS[k], ARGV[a + 3], 'EX', ARGV[2])
+    k = k + 1
+  end
+  a = a + 4
 end
 return 1
 `;
 
-// RELEASE (the record was certainly not written). KEYS as for CONFIRM; ARGV: 1 vote id, 2 nonce,
+// RELEASE (the record was certainly not written). KEYS = the vote's claim keys, then the idempotency
+// key when ARGV[3] = '1'; ARGV: 1 vote id, 2 nonce,
 // 3 has idem. Deletes only what this request set: pending claims of this vote id, its idem marker.
 const RELEASE_LUA = `
 local last = #KEYS
@@ -123,7 +135,7 @@ end
 return 1
 `;
 
-// UNKNOWN (the send failed after the record may have been written). KEYS as for CONFIRM; ARGV:
+// UNKNOWN (the send failed after the record may have been written). KEYS as for RELEASE; ARGV:
 // 1 vote id, 2 claim ttl, 3 nonce, 4 has idem, 5.. ballot per claim key. Pending claims of this vote
 // become unknown for the claim ttl; the idem marker is dropped so a re-sent request can settle the vote.
 const UNKNOWN_LUA = `
@@ -205,8 +217,17 @@ export function ballotOf(options: string[], region: string | null): string {
   return `${region ?? ''}|${[...options].sort().join(',')}`;
 }
 
+interface QueuedConfirm {
+  claim: Claim;
+  body: string;
+  resolve: () => void;
+  reject: (error: unknown) => void;
+}
+
 export class VoteClaims {
   private readonly redis: Redis & ClaimCommands;
+  /** Confirms of this microtask turn, sent as one command (flushConfirms). */
+  private confirms: QueuedConfirm[] = [];
 
   constructor(
     redis: Redis,
@@ -299,20 +320,38 @@ export class VoteClaims {
     }
   }
 
-  /** Kafka acknowledged the record: the claims get their long TTL, the answer is stored for replays. */
-  async confirm(claim: Claim, body: string): Promise<void> {
-    const hasIdem = claim.idempotencyKey !== null;
-    await this.redis.tallyVoteConfirm(
-      claim.keys.length + (hasIdem ? 1 : 0),
-      ...claim.keys,
-      ...(hasIdem ? [claim.idempotencyKey!] : []),
-      claim.voteId,
-      ONE_VOTE_KEY_TTL_SECONDS,
-      hasIdem ? body : '', // stored only for replays
-      hasIdem ? '1' : '0',
-      IDEMPOTENT_RESULT_TTL_SECONDS,
-    );
+  /**
+   * Kafka acknowledged the record: the claims get their long TTL, the answer is stored for replays.
+   * The command is issued at the end of this microtask turn together with the confirms of the other
+   * votes acknowledged in it (one Redis command per producer batch, not per vote), before any of
+   * their answers can be written; the promise settles with that command.
+   */
+  confirm(claim: Claim, body: string): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      if (this.confirms.push({ claim, body, resolve, reject }) === 1) queueMicrotask(this.flushConfirms);
+    });
   }
+
+  private readonly flushConfirms = (): void => {
+    const batch = this.confirms;
+    this.confirms = [];
+    const keys: string[] = [];
+    const argv: (string | number)[] = [ONE_VOTE_KEY_TTL_SECONDS, IDEMPOTENT_RESULT_TTL_SECONDS];
+    for (const { claim, body } of batch) {
+      for (const key of claim.keys) keys.push(key);
+      const hasIdem = claim.idempotencyKey !== null;
+      if (hasIdem) keys.push(claim.idempotencyKey!);
+      argv.push(claim.voteId, claim.keys.length, hasIdem ? '1' : '0', hasIdem ? body : ''); // the body is stored only for replays
+    }
+    this.redis.tallyVoteConfirm(keys.length, ...keys, ...argv).then(
+      () => {
+        for (const confirm of batch) confirm.resolve();
+      },
+      (error: unknown) => {
+        for (const confirm of batch) confirm.reject(error);
+      },
+    );
+  };
 
   /** The record was certainly not written: undo this request's claims and idempotency marker. */
   async release(claim: Claim): Promise<void> {
