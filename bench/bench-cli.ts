@@ -53,7 +53,7 @@ program
 program
   .command('ingest')
   .description('HTTP votes → ingest role (a cluster) → Kafka, then a bare Fastify route in the same shape with the same generator; votes/s, CPU per vote, latency, tally ÷ bare, exactly-once check')
-  .option('--concurrency <n>', 'keep-alive connections of the generator (one request in flight on each)', integer(1, 10_000), 64)
+  .option('--concurrency <n>', 'keep-alive connections of the generator (one request in flight on each); 256 keeps ingest busy (bench/README.md)', integer(1, 10_000), 256)
   .option('--duration <s>', 'measured seconds per phase', integer(1, 3600), 30)
   .option('--warmup <s>', 'seconds of load before measuring, per phase', integer(0, 600), 5)
   .option('--rate <n>', 'total votes/s (0 = closed loop: each connection sends as soon as it has an answer)', integer(0), 0)
