@@ -66,6 +66,26 @@ export class SurveyStore {
     });
   }
 
+  /** The survey with its version (updated_at, which every write of it changes), or null. */
+  async getVersioned(id: string): Promise<{ survey: SurveyView; version: string } | null> {
+    return callService('postgres', async () => {
+      const client = await this.pool.connect();
+      try {
+        return await loadVersioned(client, id);
+      } finally {
+        client.release();
+      }
+    });
+  }
+
+  /** The current version of each of `ids` that exists (one query; ids not returned do not exist). */
+  async versions(ids: string[]): Promise<Map<string, string>> {
+    const { rows } = await callService('postgres', () =>
+      this.pool.query<{ id: string; version: string }>('SELECT id::text AS id, updated_at::text AS version FROM surveys WHERE id = ANY($1::bigint[])', [ids]),
+    );
+    return new Map(rows.map((row) => [row.id, row.version]));
+  }
+
   async update(id: string, update: SurveyUpdate): Promise<SurveyView> {
     update.questions?.forEach(checkQuestion);
     return this.transaction(async (client) => {
@@ -130,7 +150,16 @@ async function lockSurvey(client: pg.PoolClient, id: string): Promise<SurveyRow>
 }
 
 async function load(client: pg.PoolClient, id: string): Promise<SurveyView | null> {
-  const surveys = await client.query<SurveyRow>('SELECT id, title, shards, status, start_date, finish_date, regions FROM surveys WHERE id = $1', [id]);
+  return (await loadVersioned(client, id))?.survey ?? null;
+}
+
+/**
+ * The survey and its version as of the survey row read first: a write between the two queries
+ * changes updated_at after that read, so the catalog sees a newer version at its next check and
+ * reloads (it never keeps a mix under the newest version).
+ */
+async function loadVersioned(client: pg.PoolClient, id: string): Promise<{ survey: SurveyView; version: string } | null> {
+  const surveys = await client.query<SurveyRow & { version: string }>('SELECT id, title, shards, status, start_date, finish_date, regions, updated_at::text AS version FROM surveys WHERE id = $1', [id]);
   const survey = surveys.rows[0];
   if (survey === undefined) return null;
   const { rows } = await client.query<QuestionOptionRow>(
@@ -150,14 +179,17 @@ async function load(client: pg.PoolClient, id: string): Promise<SurveyView | nul
     if (row.oid !== null) question.options.push({ id: row.oid, text: row.text!, image: row.image, order: row.oord! });
   }
   return {
-    id: survey.id,
-    title: survey.title,
-    shards: survey.shards,
-    status: survey.status,
-    startDate: survey.start_date?.toISOString() ?? null,
-    finishDate: survey.finish_date?.toISOString() ?? null,
-    regions: survey.regions,
-    questions,
+    survey: {
+      id: survey.id,
+      title: survey.title,
+      shards: survey.shards,
+      status: survey.status,
+      startDate: survey.start_date?.toISOString() ?? null,
+      finishDate: survey.finish_date?.toISOString() ?? null,
+      regions: survey.regions,
+      questions,
+    },
+    version: survey.version,
   };
 }
 
