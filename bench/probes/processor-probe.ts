@@ -47,7 +47,8 @@ const decoder = new VoteDecoder();
 decoder.addWriterSchema(SCHEMA_ID, voteSchemaJson);
 const publisher = new RedisPartialPublisher(config.redisUrl, topic, 'processor-probe');
 const dir = mkdtempSync(join(tmpdir(), 'tally-processor-probe-'));
-const schemas = new WriterSchemas(config.registryUrl, decoder);
+// The generator's unknown schema id is never registered: no grace (as bench aggregate sets it).
+const schemas = new WriterSchemas(config.registryUrl, decoder, 0);
 const processor = await PartitionProcessor.open(await RocksDBPartitionStore.open(dir), {
   topic,
   partition: 0,
