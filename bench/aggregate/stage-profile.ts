@@ -12,14 +12,30 @@ import { markdownTable } from '../lib/report-writer.js';
 
 export const PERF_FREQUENCY = 999;
 
-/** Stages in the order of the record path; each sample is given to the first rule that matches. */
-const STAGE_RULES: Array<[stage: string, pattern: RegExp]> = [
-  ['GC', /Scaveng|MarkCompact|v8::internal::Heap::|ConcurrentMarking|Sweeper|IncrementalMarking|MinorM[CS]|MarkingVisitor|EvacuateV|PagedSpace|ReadOnlySpace|MemoryAllocator|MemoryChunk|ArrayBufferSweeper|GlobalHandles::/],
+/**
+ * Stages in the order of the record path; each sample is given to the first rule that matches a
+ * frame (leaf first). A rule with callers then looks further toward the root for the first frame
+ * that one of them matches, and gives the sample to that caller's stage instead: so SHA-256 in
+ * OpenSSL counts as the hash chain or the Merkle tree depending on who called it, and GC as young
+ * (scavenges: objects that survive a collection are copied) or old generation.
+ *
+ * JavaScript frames read `JS:*name file:///…/file.js:line:col` (--perf-basic-prof); a function
+ * V8 inlined into its caller shows as the caller, so "processor loop" holds what was inlined into
+ * PartitionProcessor.process.
+ */
+const js = (file: string, names = '\\S*'): RegExp => new RegExp(`JS:\\W?(?:${names}) file:\\S*/${file.replace('.', '\\.')}:`);
+const CHAIN = js('record-reader.js', 'chain');
+const MERKLE = new RegExp(`${js('record-reader.js', 'leafDigest').source}|merkle-tree\\.js`);
+type StageRule = [stage: string, pattern: RegExp, callers?: Array<[stage: string, pattern: RegExp]>];
+const STAGE_RULES: StageRule[] = [
+  ['GC: old generation (mark, sweep, compact)', /Scaveng|MarkCompact|v8::internal::Heap::|ConcurrentMarking|Sweeper|IncrementalMarking|MinorM[CS]|MarkingVisitor|EvacuateV|PagedSpace|ReadOnlySpace|MemoryAllocator|MemoryChunk|ArrayBufferSweeper|GlobalHandles::/, [['GC: young generation (scavenge)', /Scaveng|MinorM[CS]/]]],
   ['JIT compile', /compiler::|Maglev|maglev|turboshaft|Turboshaft|BaselineBatchCompiler|Compiler::|OptimizingCompileDispatcher|Parser::|PreParser|interpreter::BytecodeGenerator/],
   ['kafkajs fetch + decode (main)', /node_modules\/kafkajs\//],
-  ['pack batch (main)', /packed-batch\.js/],
+  ['pack batch (main) / packed records (worker)', /packed-batch\.js/],
   ['thread hand-off (piscina, postMessage)', /node_modules\/piscina\/|ValueSerializer|ValueDeserializer|MessagePort|worker::Message/],
-  ['SHA-256 chain', /sha256|SHA256|sha2_|chainStep|hash-chain|record-reader\.js.*chain/],
+  ['SHA-256 (other callers)', /sha256|SHA256|sha2_|evp_md|EVP_|EVP_Digest/, [['hash chain (SHA-256 and its call)', CHAIN], ['Merkle tree (leaf and node SHA-256, accumulator)', MERKLE]]],
+  ['hash chain (SHA-256 and its call)', CHAIN],
+  ['Merkle tree (leaf and node SHA-256, accumulator)', MERKLE],
   ['Avro decode', /node_modules\/avsc\/|vote-codec\.js|vote-wire-decoder\.js/],
   ['structural rules', /vote-rules\.js/],
   ['Redis publish', /node_modules\/(ioredis|redis-parser|@ioredis|standard-as-callback|cluster-key-slot)\//],
@@ -28,10 +44,33 @@ const STAGE_RULES: Array<[stage: string, pattern: RegExp]> = [
   ['RocksDB write + WAL sync', /rocksdb::(DBImpl::(Write|PipelinedWrite|WriteToWAL|WriteImpl)|WriteBatch|MemTableInserter|MemTable::Add|InlineSkipList|log::Writer|WritableFileWriter)|fdatasync|fsync|BatchWorker|batch/],
   ['RocksDB flush / compaction', /rocksdb::(FlushJob|CompactionJob|BuildTable|BlockBasedTableBuilder|DBImpl::BG|ThreadPoolImpl)/],
   ['JSON (ledger values, tallies, partials)', /Json(Parse|Stringif)|JsonParser|JsonStringifier/],
-  ['counting (one-vote rules, tallies, buckets)', /apply-votes\.js|counting-state\.js|survey-tally\.js|own-keys\.js/],
-  ['batch bookkeeping (processor, store ops)', /partition-processor\.js|partition-store\.js|record-reader\.js|partition-state\.js|checkpoint|rocksdb-partition-store\.js|ledger/],
+  ['counting (one-vote rules, tallies, buckets)', new RegExp(`apply-votes\\.js|counting-state\\.js|survey-tally\\.js|own-keys\\.js|${js('partition-state.js', 'answeredQuestions|setAnsweredQuestions|surveyTally|countMinute|bucketsOf').source}`)],
+  ['voter ledger (memory, lookups)', /voter-ledger\.js/],
+  ['record reader (rules, key check, castAt, DLQ entries)', /record-reader\.js/],
+  ['persist (changed keys, position, checkpoint, digest)', /partition-state\.js|partition-store\.js|rocksdb-partition-store\.js|checkpoint|partition-tally\.js/],
+  ['processor loop (partition-processor.js, and what V8 inlined into it)', /partition-processor\.js|partition-worker\.js/],
   ['aggregate main thread (ours)', /owned-partitions\.js|worker-slots\.js|aggregate-role\.js|partition-lifecycle\.js/],
 ];
+
+/** Every stage, in path order (a caller's stage right after the rule that refers to it). */
+const STAGE_ORDER = [...new Set(STAGE_RULES.flatMap(([stage, , callers]) => [stage, ...(callers ?? []).map(([caller]) => caller)]))];
+
+/** The stage of one sample (frames leaf first), or null when no rule matches. */
+export function stageOf(frames: readonly string[]): string | null {
+  for (let i = 0; i < frames.length; i++) {
+    const rule = STAGE_RULES.find(([, pattern]) => pattern.test(frames[i]!));
+    if (!rule) continue;
+    const [stage, , callers] = rule;
+    if (callers) {
+      for (let j = i; j < frames.length; j++) {
+        const caller = callers.find(([, pattern]) => pattern.test(frames[j]!));
+        if (caller) return caller[0];
+      }
+    }
+    return stage;
+  }
+  return null;
+}
 
 export type ThreadKind = 'main' | 'worker threads' | 'libuv pool (RocksDB I/O)' | 'V8 helpers (GC, JIT)' | 'RocksDB background' | 'other threads';
 const THREAD_KINDS: ThreadKind[] = ['main', 'worker threads', 'libuv pool (RocksDB I/O)', 'V8 helpers (GC, JIT)', 'RocksDB background', 'other threads'];
@@ -90,14 +129,7 @@ export async function analyzePerf(dataFile: string, pid: number, records: number
   const flush = () => {
     if (tid < 0 || frames.length === 0) return;
     total++;
-    let stage: string | null = null;
-    for (const frame of frames) {
-      const rule = STAGE_RULES.find(([, pattern]) => pattern.test(frame));
-      if (rule) {
-        stage = rule[0];
-        break;
-      }
-    }
+    const stage = stageOf(frames);
     if (!kindOfTid.has(tid)) {
       const kind = threadKind(tid, pid, frames);
       if (kind) kindOfTid.set(tid, kind);
@@ -149,7 +181,7 @@ export async function analyzePerf(dataFile: string, pid: number, records: number
 /** Markdown: one row per stage (path order), one column per kind of thread, µs of CPU per record. */
 export function stageTable(profile: StageProfile): string {
   const kinds = THREAD_KINDS.filter((kind) => Object.values(profile.micros).some((row) => (row[kind] ?? 0) > 0));
-  const order = [...STAGE_RULES.map(([stage]) => stage), ...THREAD_KINDS.map((kind) => `other (${kind})`)];
+  const order = [...STAGE_ORDER, ...THREAD_KINDS.map((kind) => `other (${kind})`)];
   const rows = order
     .filter((stage) => profile.micros[stage])
     .map((stage) => {
