@@ -7,7 +7,8 @@
 //                 seeks back to nextOffset)
 //     schemas     resolve writer schema ids new to this thread (registry), before anything changes
 //     read        record-reader.ts: chain every record, Merkle leaf of every record; decode + structural rules → vote or DLQ entry
-//     ledger      one lookup for the batch's voters (voter-ledger.ts)
+//     ledger      voters memory knows are counted at once; the others wait for one lookup of the
+//                 batch's unknown voters (voter-ledger.ts)
 //     count       apply-votes.ts: applyVote per vote, in offset order, on PartitionState
 //     persist     changed keys + checkpoint step (checkpoint-step.ts) + position → one write batch
 //     hold        invalid records? return them (needs-dlq) and keep the write until `commitHeld`,
@@ -175,27 +176,33 @@ export class PartitionProcessor {
     const unknown = context.reader.unresolvedSchemaIds(records, first);
     if (unknown) await context.schemas.resolve(unknown);
 
-    // read: chain over every record; votes (or DLQ entries) in offset order; the voters to look up
+    // read: chain over every record; votes (or DLQ entries) in offset order. A vote whose voter the
+    // ledger knows is counted at once (no vote outlives its record: less for the young GC to copy);
+    // from the first voter that must be read from the store on, votes wait for the one lookup and
+    // are counted after it, still in offset order.
+    // (from the first count on, memory is ahead of the store until the write lands)
     const { reader } = context;
+    const { merkle, ledger } = state;
     let head = state.head.toString('latin1');
-    const { merkle } = state;
-    const votes: VoteCast[] = [];
+    let waiting: VoteCast[] | null = null;
     const dlq: DlqRecord[] = [];
+    let votes = 0;
+    let accepted = 0;
+    const partialsCurrent = this.publishedThrough === state.nextOffset;
     for (let row = first; row < records.rows; row++) {
       head = reader.chain(records, row, head);
       merkle?.pushDigest(reader.leafDigest(records, row));
       const vote = reader.read(records, row, dlq);
       if (vote === null) continue;
-      votes.push(vote);
-      state.ledger.want(vote.surveyId, vote.voterId);
+      votes++;
+      if (!ledger.want(vote.surveyId, vote.voterId) || waiting !== null) (waiting ??= []).push(vote);
+      else if (applyVote(state, vote) === 'accepted') accepted++;
     }
-    await state.ledger.load(this.store);
-
-    const partialsCurrent = this.publishedThrough === state.nextOffset;
-    // count (from here on memory is ahead of the store until the write lands)
-    let accepted = 0;
-    for (let i = 0; i < votes.length; i++) if (applyVote(state, votes[i]!) === 'accepted') accepted++;
-    const outcomes: OutcomeCounts = { accepted, duplicate: votes.length - accepted, invalid: dlq.length };
+    if (waiting !== null) {
+      await ledger.load(this.store);
+      for (let i = 0; i < waiting.length; i++) if (applyVote(state, waiting[i]!) === 'accepted') accepted++;
+    }
+    const outcomes: OutcomeCounts = { accepted, duplicate: votes - accepted, invalid: dlq.length };
     const lastOffset = records.offset(records.rows - 1);
     state.nextOffset = lastOffset + 1;
     state.head = Buffer.from(head, 'latin1');
@@ -209,7 +216,7 @@ export class PartitionProcessor {
     state.writeChanges(write);
     const checkpoint = checkpointDue(state, lastOffset, context.checkpointEvery) ? takeCheckpoint(state, context.topic, context.partition, lastOffset, write) : null;
     state.writePosition(write);
-    state.ledger.clear();
+    ledger.endBatch();
 
     this.held = {
       batch: write,

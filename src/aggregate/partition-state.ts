@@ -1,6 +1,6 @@
 // One partition's counting state in memory on its worker thread: position (next offset, chain head,
 // outcome counts), the survey tallies and minute buckets (loaded whole at open), the pending
-// checkpoint rows, and the batch's view of the one-vote ledger (voter-ledger.ts). It is the
+// checkpoint rows, and the one-vote ledger's voters in memory (voter-ledger.ts). It is the
 // CountingState the counting core (apply-votes.ts) changes, and it knows which keys a batch
 // changed, so persistence writes exactly those (`writeChanges`) plus the position (`writePosition`)
 // into the batch's one synced write.
@@ -47,18 +47,21 @@ export class PartitionState implements CountingState {
   readonly minutes = new Map<string, MinuteBuckets>();
   /** Checkpoint rows durable in the store, not yet confirmed in PostgreSQL, by last offset. */
   readonly pendingCheckpoints = new Map<string, CheckpointRow>();
-  readonly ledger = new VoterLedger();
+  /** Complete for a store with no state (nothing was ever written, so it has no voter key). */
+  ledger = new VoterLedger(true);
   /** Surveys and (survey, minute) buckets changed since the last writeChanges. */
   private readonly touchedSurveys = new Set<string>();
   private readonly touchedMinutes = new Map<string, Set<number>>();
   /** Stored minute keys outside the window, deleted by the next writeChanges. */
   private readonly staleMinuteKeys: string[] = [];
 
-  /** Everything but the one-vote ledger, which is read batch by batch. */
+  /** Everything but the one-vote ledger, whose voters are read from the store as batches need them. */
   static async load(store: PartitionStore): Promise<PartitionState> {
     const state = new PartitionState();
     const [next, head, outcomes, checkpointFrom, merkle, topicId] = await store.getMany([KEY_NEXT, KEY_HEAD, KEY_OUTCOMES, KEY_CHECKPOINT_FROM, KEY_MERKLE, KEY_TOPIC_ID]);
     state.topicId = topicId;
+    // Every write that puts a voter key also puts m:next: without m:next the store has no voter.
+    if (next !== undefined) state.ledger = new VoterLedger(false);
     state.nextOffset = next === undefined ? 0 : Number(next);
     state.head = head === undefined ? CHAIN_GENESIS : Buffer.from(head, 'hex');
     if (outcomes !== undefined) Object.assign(state.outcomes, JSON.parse(outcomes) as OutcomeCounts);
@@ -85,7 +88,7 @@ export class PartitionState implements CountingState {
     return this.ledger.answered(surveyId, voterId);
   }
 
-  setAnsweredQuestions(surveyId: string, voterId: string, questions: string[]): void {
+  setAnsweredQuestions(surveyId: string, voterId: string, questions: readonly string[]): void {
     this.ledger.set(surveyId, voterId, questions);
   }
 

@@ -1,94 +1,165 @@
-// The one-vote ledger of one partition as one batch sees it: for each (survey, voter) of the batch,
-// the questions the voter answered before (read from the store before the batch is counted) or in
-// the batch so far. One store key per (survey, voter) holding the list of questions, so a record
-// costs at most one lookup and one write whatever its number of questions; the voter has a counted
-// response exactly when the key exists (partition-store.ts: v:<survey><voter>).
+// The one-vote ledger of one partition: for each (survey, voter), the questions the voter has
+// counted answers for. The store holds it as one key per (survey, voter) with the list of questions
+// (partition-store.ts: v:<survey><voter>; the key exists exactly when the voter has a counted
+// response), so a record costs at most one lookup and one write whatever its number of questions.
 //
-// In memory the entries are kept by survey, then by voter, under the id strings the decoder made:
-// a vote's lookups (want, answered, set) cost two map reads and no string building; the store key is
-// built once per voter and batch, when the voter is first wanted.
+// Memory keeps the voters it has read or written, across batches, by survey then by voter under the
+// id strings the decoder made (a vote's lookups cost two map reads and no string building). It is
+// the same memory as the rest of the partition's state: it goes ahead of the store while a batch
+// is counted and is dropped with the processor when a batch fails (partition-lifecycle.ts), so
+// after every durable write it holds exactly what the store holds for those voters.
 //
-// The ledger lives as long as its processor: memory that went ahead of the store (a failed batch)
-// is dropped with the processor, which is reopened from the store (partition-lifecycle.ts).
+// Why keep it across batches (measured with bench aggregate --profile, see the progress notes of
+// issue 12): reading every voter of every batch from RocksDB (a getMany of one key per voter, the
+// key strings built for it, the batch's votes held across the await) cost more than counting them.
+// While the memory is `complete` — the partition's store had no voter when it was opened (a fresh
+// partition, or one replayed from offset 0) and nothing was evicted since — a voter not in memory
+// has no key in the store either, so it is counted at once without a lookup. Otherwise (a
+// partition opened on existing state, or after an eviction) voters not in memory are read from the
+// store in one getMany per batch, as before.
+//
+// Memory is bounded: two generations of at most `capacity / 2` voters each (generational-map.ts's
+// idea); when the young one is full the old one is dropped whole, and the ledger stops being
+// complete (the dropped voters are only in the store from then on).
 import { voterKey, type PartitionStore, type StoreWriteBatch } from './partition-store.js';
 
-interface VoterEntry {
-  /** the store key, v:<survey><voter> */
-  readonly key: string;
-  /** counted questions; null while unknown or when the voter has none */
-  questions: string[] | null;
-  changed: boolean;
-}
+/**
+ * Voters kept in memory per partition. Memory per voter: the voter id string, a map slot and the
+ * shared question list (~100 bytes), so ~25 MB per partition at most.
+ */
+export const LEDGER_CAPACITY = 250_000;
+
+/** A voter asked for but not read from the store yet (`load`). */
+const PENDING: readonly string[] = Object.freeze([]);
+/** A voter known to have no counted response. */
+const NONE = null;
+
+type Questions = readonly string[] | typeof NONE;
+type Generation = Map<string, Map<string, Questions>>;
 
 export class VoterLedger {
-  private readonly bySurvey = new Map<string, Map<string, VoterEntry>>();
-  private pending: VoterEntry[] = [];
-  private changed: VoterEntry[] = [];
-  /** The entry `answered` found last: applyVote's `set` for the same vote follows it. */
-  private lastSurveyId: string | undefined;
-  private lastVoterId: string | undefined;
-  private lastEntry: VoterEntry | undefined;
+  private young: Generation = new Map();
+  private old: Generation = new Map();
+  private youngSize = 0;
+  /** (survey, voter) pairs waiting for `load`. */
+  private pending: string[] = [];
+  /** (survey, voter, questions) triples changed since the last writeChanges. */
+  private changed: Array<string | readonly string[]> = [];
+  /** The last question list stored: most voters answer the same questions, so they share one array. */
+  private lastQuestions: readonly string[] = ['(none yet)'];
+  private lastQuestionsJson = '';
 
-  /** Marks the voter for `load` unless the ledger knows it already. */
-  want(surveyId: string, voterId: string): void {
-    let voters = this.bySurvey.get(surveyId);
-    if (voters === undefined) this.bySurvey.set(surveyId, (voters = new Map()));
-    if (voters.has(voterId)) return;
-    const entry: VoterEntry = { key: voterKey(surveyId, voterId), questions: null, changed: false };
-    voters.set(voterId, entry);
-    this.pending.push(entry);
+  /**
+   * @param complete the store holds no voter that memory does not (true only for a store with no
+   *   state at all)
+   */
+  constructor(
+    private complete: boolean,
+    private readonly capacity = LEDGER_CAPACITY,
+  ) {}
+
+  /** True while a voter missing from memory is known to be missing from the store too. */
+  get isComplete(): boolean {
+    return this.complete;
   }
 
-  /** Reads every voter asked for since the last load, in one lookup. */
+  /** Voters in memory. */
+  get size(): number {
+    let size = 0;
+    for (const generation of [this.young, this.old]) for (const voters of generation.values()) size += voters.size;
+    return size;
+  }
+
+  /**
+   * True when the voter can be counted now; false when it was marked for `load` (the ledger must
+   * read it from the store first).
+   */
+  want(surveyId: string, voterId: string): boolean {
+    const questions = this.lookup(surveyId, voterId);
+    if (questions !== undefined) return questions !== PENDING;
+    if (this.complete) {
+      this.put(surveyId, voterId, NONE);
+      return true;
+    }
+    this.put(surveyId, voterId, PENDING);
+    this.pending.push(surveyId, voterId);
+    return false;
+  }
+
+  /** Reads every voter marked by `want` since the last load, in one lookup. */
   async load(store: PartitionStore): Promise<void> {
-    const entries = this.pending;
-    if (entries.length === 0) return;
+    const pending = this.pending;
+    if (pending.length === 0) return;
     this.pending = [];
-    const keys = new Array<string>(entries.length);
-    for (let i = 0; i < entries.length; i++) keys[i] = entries[i]!.key;
+    const keys = new Array<string>(pending.length / 2);
+    for (let i = 0; i < keys.length; i++) keys[i] = voterKey(pending[2 * i]!, pending[2 * i + 1]!);
     const values = await store.getMany(keys);
-    for (let i = 0; i < entries.length; i++) {
+    for (let i = 0; i < keys.length; i++) {
       const value = values[i];
-      if (value !== undefined) entries[i]!.questions = JSON.parse(value) as string[];
+      this.put(pending[2 * i]!, pending[2 * i + 1]!, value === undefined ? NONE : (JSON.parse(value) as string[]));
     }
   }
 
   answered(surveyId: string, voterId: string): readonly string[] | undefined {
-    return this.entry(surveyId, voterId).questions ?? undefined;
+    const questions = this.lookup(surveyId, voterId);
+    if (questions === undefined || questions === PENDING) throw new Error(`voter ledger: ${surveyId}/${voterId} was not loaded before counting`);
+    return questions ?? undefined;
   }
 
-  set(surveyId: string, voterId: string, questions: string[]): void {
-    const entry = this.entry(surveyId, voterId);
-    entry.questions = questions;
-    if (entry.changed) return;
-    entry.changed = true;
-    this.changed.push(entry);
+  set(surveyId: string, voterId: string, questions: readonly string[]): void {
+    const shared = this.share(questions);
+    this.put(surveyId, voterId, shared);
+    this.changed.push(surveyId, voterId, shared);
   }
 
-  /** Puts every voter changed since the last call into `batch`. */
+  /** Puts every voter changed since the last call into `batch` (a voter changed twice: the last put wins). */
   writeChanges(batch: StoreWriteBatch): void {
-    for (const entry of this.changed) {
-      batch.put(entry.key, JSON.stringify(entry.questions));
-      entry.changed = false;
+    const changed = this.changed;
+    for (let i = 0; i < changed.length; i += 3) {
+      const questions = changed[i + 2] as readonly string[];
+      batch.put(voterKey(changed[i] as string, changed[i + 1] as string), questions === this.lastQuestions ? this.lastQuestionsJson : JSON.stringify(questions));
     }
     this.changed = [];
   }
 
-  /** Forgets everything: the next batch reads its voters from the store again. */
-  clear(): void {
-    this.lastSurveyId = this.lastVoterId = this.lastEntry = undefined;
-    this.bySurvey.clear();
-    this.changed = [];
-    this.pending = [];
+  private lookup(surveyId: string, voterId: string): Questions | undefined {
+    const questions = this.young.get(surveyId)?.get(voterId);
+    if (questions !== undefined) return questions;
+    return this.old.get(surveyId)?.get(voterId);
   }
 
-  private entry(surveyId: string, voterId: string): VoterEntry {
-    if (voterId === this.lastVoterId && surveyId === this.lastSurveyId) return this.lastEntry!;
-    const entry = this.bySurvey.get(surveyId)?.get(voterId);
-    if (entry === undefined) throw new Error(`voter ledger: ${surveyId}/${voterId} was not loaded before counting`);
-    this.lastSurveyId = surveyId;
-    this.lastVoterId = voterId;
-    this.lastEntry = entry;
-    return entry;
+  /**
+   * After the batch's changes went into its write batch: if the young generation is full, the old
+   * one is dropped whole (its voters are in the store only, now or once the write lands) and the
+   * ledger is no longer complete. Only here, between batches: a voter counted earlier in a batch
+   * must stay in memory until the batch's write holds it.
+   */
+  endBatch(): void {
+    if (this.youngSize < this.capacity / 2) return;
+    this.old = this.young;
+    this.young = new Map();
+    this.youngSize = 0;
+    this.complete = false;
+  }
+
+  private put(surveyId: string, voterId: string, questions: Questions): void {
+    let voters = this.young.get(surveyId);
+    if (voters === undefined) this.young.set(surveyId, (voters = new Map()));
+    const size = voters.size;
+    voters.set(voterId, questions);
+    if (voters.size !== size) this.youngSize++;
+  }
+
+  /** The same question list as the last one stored, or this one (then remembered with its JSON). */
+  private share(questions: readonly string[]): readonly string[] {
+    const last = this.lastQuestions;
+    if (questions.length === last.length) {
+      let same = true;
+      for (let i = 0; i < last.length && same; i++) same = questions[i] === last[i];
+      if (same) return last;
+    }
+    this.lastQuestions = questions;
+    this.lastQuestionsJson = JSON.stringify(questions);
+    return questions;
   }
 }
