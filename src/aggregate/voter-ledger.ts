@@ -29,6 +29,8 @@ import { voterKey, type PartitionStore, type StoreWriteBatch } from './partition
  */
 export const LEDGER_CAPACITY = 250_000;
 
+/** Question lists kept shared (see `shared`). */
+const SHARED_LISTS = 8;
 /** A voter asked for but not read from the store yet (`load`). */
 const PENDING: readonly string[] = Object.freeze([]);
 /** A voter known to have no counted response. */
@@ -45,9 +47,18 @@ export class VoterLedger {
   private pending: string[] = [];
   /** (survey, voter, questions) triples changed since the last writeChanges. */
   private changed: Array<string | readonly string[]> = [];
-  /** The last question list stored: most voters answer the same questions, so they share one array. */
-  private lastQuestions: readonly string[] = ['(none yet)'];
-  private lastQuestionsJson = '';
+  /** The voter `want` or `set` saw last, and its questions then (`answered` of the same vote reuses them). */
+  private seenSurveyId: string | undefined;
+  private seenVoterId: string | undefined;
+  private seen: Questions | undefined;
+  /**
+   * Question lists stored lately, most voters share one: the same few lists come back vote after
+   * vote (a survey's questions, in the order voters answer them), so each is kept once in memory
+   * and turned into JSON once, not once per voter. A list not among them replaces the oldest.
+   */
+  private readonly shared: Array<readonly string[]> = [];
+  private readonly sharedJson: string[] = [];
+  private nextShared = 0;
 
   /**
    * @param complete the store holds no voter that memory does not (true only for a store with no
@@ -72,15 +83,24 @@ export class VoterLedger {
 
   /**
    * True when the voter can be counted now; false when it was marked for `load` (the ledger must
-   * read it from the store first).
+   * read it from the store first). The counting core's `answered` and `set` for the same vote
+   * follow: they reuse what this lookup found (each lookup in a map of many voters is a cache miss
+   * or two), and a voter new to a complete ledger is inserted once, by `set`.
    */
   want(surveyId: string, voterId: string): boolean {
-    const questions = this.lookup(surveyId, voterId);
-    if (questions !== undefined) return questions !== PENDING;
+    let questions = this.young.get(surveyId)?.get(voterId);
+    if (questions === undefined && this.old.size > 0) questions = this.old.get(surveyId)?.get(voterId);
+    this.seenSurveyId = surveyId;
+    this.seenVoterId = voterId;
+    if (questions !== undefined) {
+      this.seen = questions;
+      return questions !== PENDING;
+    }
     if (this.complete) {
-      this.put(surveyId, voterId, NONE);
+      this.seen = NONE;
       return true;
     }
+    this.seen = PENDING;
     this.put(surveyId, voterId, PENDING);
     this.pending.push(surveyId, voterId);
     return false;
@@ -91,6 +111,7 @@ export class VoterLedger {
     const pending = this.pending;
     if (pending.length === 0) return;
     this.pending = [];
+    this.seenVoterId = undefined;
     const keys = new Array<string>(pending.length / 2);
     for (let i = 0; i < keys.length; i++) keys[i] = voterKey(pending[2 * i]!, pending[2 * i + 1]!);
     const values = await store.getMany(keys);
@@ -101,7 +122,8 @@ export class VoterLedger {
   }
 
   answered(surveyId: string, voterId: string): readonly string[] | undefined {
-    const questions = this.lookup(surveyId, voterId);
+    let questions = voterId === this.seenVoterId && surveyId === this.seenSurveyId ? this.seen : this.lookup(surveyId, voterId);
+    if (questions === undefined && this.complete) questions = NONE;
     if (questions === undefined || questions === PENDING) throw new Error(`voter ledger: ${surveyId}/${voterId} was not loaded before counting`);
     return questions ?? undefined;
   }
@@ -109,6 +131,9 @@ export class VoterLedger {
   set(surveyId: string, voterId: string, questions: readonly string[]): void {
     const shared = this.share(questions);
     this.put(surveyId, voterId, shared);
+    this.seenSurveyId = surveyId;
+    this.seenVoterId = voterId;
+    this.seen = shared;
     this.changed.push(surveyId, voterId, shared);
   }
 
@@ -117,7 +142,7 @@ export class VoterLedger {
     const changed = this.changed;
     for (let i = 0; i < changed.length; i += 3) {
       const questions = changed[i + 2] as readonly string[];
-      batch.put(voterKey(changed[i] as string, changed[i + 1] as string), questions === this.lastQuestions ? this.lastQuestionsJson : JSON.stringify(questions));
+      batch.put(voterKey(changed[i] as string, changed[i + 1] as string), this.json(questions));
     }
     this.changed = [];
   }
@@ -136,6 +161,7 @@ export class VoterLedger {
    */
   endBatch(): void {
     if (this.youngSize < this.capacity / 2) return;
+    this.seenVoterId = undefined;
     this.old = this.young;
     this.young = new Map();
     this.youngSize = 0;
@@ -150,16 +176,27 @@ export class VoterLedger {
     if (voters.size !== size) this.youngSize++;
   }
 
-  /** The same question list as the last one stored, or this one (then remembered with its JSON). */
+  /** An equal list among the shared ones, or this one (then shared from now on). */
   private share(questions: readonly string[]): readonly string[] {
-    const last = this.lastQuestions;
-    if (questions.length === last.length) {
+    const { shared } = this;
+    for (let k = 0; k < shared.length; k++) {
+      const list = shared[k]!;
+      if (list.length !== questions.length) continue;
       let same = true;
-      for (let i = 0; i < last.length && same; i++) same = questions[i] === last[i];
-      if (same) return last;
+      for (let i = 0; i < list.length && same; i++) same = questions[i] === list[i];
+      if (same) return list;
     }
-    this.lastQuestions = questions;
-    this.lastQuestionsJson = JSON.stringify(questions);
+    const slot = this.nextShared;
+    this.nextShared = (slot + 1) % SHARED_LISTS;
+    shared[slot] = questions;
+    this.sharedJson[slot] = '';
     return questions;
+  }
+
+  /** The stored value of a question list (its JSON, computed once for a shared list). */
+  private json(questions: readonly string[]): string {
+    const slot = this.shared.indexOf(questions);
+    if (slot < 0) return JSON.stringify(questions);
+    return (this.sharedJson[slot] ||= JSON.stringify(questions));
   }
 }
