@@ -18,14 +18,14 @@
 // partition opened on existing state, or after an eviction) voters not in memory are read from the
 // store in one getMany per batch, as before.
 //
-// Memory is bounded: two generations of at most `capacity / 2` voters each (generational-map.ts's
-// idea); when the young one is full the old one is dropped whole, and the ledger stops being
-// complete (the dropped voters are only in the store from then on).
+// Memory is bounded: two generations of about `capacity / 2` voters each (generational-map.ts's
+// idea); when the young one is full at the end of a batch, the old one is dropped whole and the
+// ledger stops being complete (the dropped voters are only in the store from then on).
 import { voterKey, type PartitionStore, type StoreWriteBatch } from './partition-store.js';
 
 /**
- * Voters kept in memory per partition. Memory per voter: the voter id string, a map slot and the
- * shared question list (~100 bytes), so ~25 MB per partition at most.
+ * Voters kept in memory per partition. Memory per voter: the voter id string and a map slot (the
+ * question list is shared), ~100 bytes, so ~25 MB per partition (+ one batch's new voters).
  */
 export const LEDGER_CAPACITY = 250_000;
 
