@@ -7,10 +7,12 @@
 // Minting and verifying are both here, for exactly this format: header {"alg":"HS256","typ":"JWT"},
 // claims sub, scope, exp (and iat; nbf honoured if present). Verification is on every vote, so it is
 // done directly with node:crypto: fast-jwt took 11 µs per new token in the ingest profile under
-// load (a key conversion per createHmac, a generic decode) against 3 µs here. test/ingest/tokens
-// checks both directions against fast-jwt, so the format stays the library's.
-import { createHmac, createSecretKey, timingSafeEqual } from 'node:crypto';
+// load (a key conversion per createHmac, a generic decode) against 3 µs here; the HMAC itself is two
+// one-shot hashes (hmac-sha256.ts). test/ingest/tokens checks both directions against fast-jwt, so
+// the format stays the library's.
+import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { TallyConfig } from '../config.js';
+import { hmacSha256 } from './hmac-sha256.js';
 
 export type TokenSubject = { kind: 'admin' } | { kind: 'voter'; voterId: string };
 
@@ -51,7 +53,7 @@ export function mintToken(config: Pick<TallyConfig, 'secrets'>, subject: TokenSu
  * the future), else null. `token` is three base64url segments (the caller's Bearer pattern).
  */
 export function tokenVerifier(secret: string, now: () => number = Date.now): (token: string) => TokenClaims | null {
-  const key = createSecretKey(Buffer.from(secret, 'utf8'));
+  const hmac = hmacSha256(secret);
   /** Header segments already checked (every token of one signer has the same one). */
   const headers = new Map<string, boolean>();
   const headerOk = (segment: string): boolean => {
@@ -73,7 +75,7 @@ export function tokenVerifier(secret: string, now: () => number = Date.now): (to
     if (dot1 < 0 || dot2 < 0 || token.indexOf('.', dot2 + 1) >= 0) return null;
     if (!headerOk(token.slice(0, dot1))) return null;
     const signature = Buffer.from(token.slice(dot2 + 1), 'base64url');
-    const expected = createHmac('sha256', key).update(token.slice(0, dot2)).digest();
+    const expected = hmac.digest(token.slice(0, dot2));
     if (signature.length !== expected.length || !timingSafeEqual(signature, expected)) return null;
     let claims: Partial<TokenClaims> & { nbf?: unknown };
     try {

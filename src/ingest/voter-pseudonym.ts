@@ -1,6 +1,7 @@
 // The voter id that enters Kafka: HMAC-SHA256 of the token's subject with TALLY_VOTER_HMAC_SECRET.
 // Stable (one voter → one pseudonym, so one-vote checks work) and not reversible without the secret.
-import { createHmac, createSecretKey } from 'node:crypto';
+import { createHmac } from 'node:crypto';
+import { hmacSha256 } from './hmac-sha256.js';
 
 export function voterPseudonym(hmacSecret: string, voterIdentity: string): string {
   return createHmac('sha256', hmacSecret).update(voterIdentity).digest('hex');
@@ -8,6 +9,6 @@ export function voterPseudonym(hmacSecret: string, voterIdentity: string): strin
 
 /** The same function with the key prepared once (the request path calls it per new token). */
 export function pseudonymizer(hmacSecret: string): (voterIdentity: string) => string {
-  const key = createSecretKey(Buffer.from(hmacSecret, 'utf8'));
-  return (voterIdentity) => createHmac('sha256', key).update(voterIdentity).digest('hex');
+  const hmac = hmacSha256(hmacSecret);
+  return (voterIdentity) => hmac.hex(voterIdentity);
 }
