@@ -68,7 +68,7 @@ program
   .option('--zipf <s>', 'Zipf exponent of survey popularity', decimal(0, 5), 1.1)
   .option('--partitions <n>', 'partitions of the votes topic', integer(1, 256), 6)
   .option('--seed <n>', 'PRNG seed', integer(0, 2 ** 32 - 1), 1)
-  .option('--keep', 'keep the topic and the surveys after the run', false)
+  .option('--keep', 'keep the topic, the surveys and their one-vote claim keys in Redis after the run', false)
   .option('--cpu-prof', 'write a V8 CPU profile of every ingest process into the results folder', false)
   .action(async (options) => {
     await holdMachineLock();

@@ -25,6 +25,7 @@ import { freePort, startRole, waitForReady, type RoleProcess } from '../lib/role
 import { createRunContext, printHeader, PROJECT_ROOT, type RunContext } from '../lib/run-context.js';
 import { createRunEnv } from '../lib/run-env.js';
 import { createSurveys, deleteSurveys, type BenchSurvey } from '../lib/survey-setup.js';
+import { deleteClaimKeys } from './claim-keys.js';
 import { runHttpLoad, type HttpLoadResult } from './http-load.js';
 import { readTopicVoteIds } from './topic-vote-ids.js';
 import { errorLabel, VoteRequests, voteIdOf, VoterTokens } from './vote-requests.js';
@@ -408,7 +409,13 @@ export async function runIngest(options: IngestOptions): Promise<number> {
       context.progress(`ingest stopped: ${await ingest.stop()}`);
     }
     await bare?.stop();
-    if (!options.keep) await admin.deleteTopics({ topics: [config.kafka.votesTopic, config.kafka.dlqTopic] }).catch(() => undefined);
+    if (!options.keep) {
+      await admin.deleteTopics({ topics: [config.kafka.votesTopic, config.kafka.dlqTopic] }).catch(() => undefined);
+      await deleteClaimKeys(config.redisUrl, surveys.map((s) => s.id)).then(
+        (deleted) => context.progress(`${deleted.toLocaleString('en-US')} one-vote claim keys of the run's surveys deleted from Redis`),
+        (error: unknown) => context.progress(`could not delete the run's claim keys from Redis: ${(error as Error).message}`),
+      );
+    }
     await admin.disconnect().catch(() => undefined);
     runEnv.removeDataDir();
   }
