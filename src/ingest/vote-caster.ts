@@ -89,10 +89,11 @@ export class VoteCaster {
     }
     const body = JSON.stringify(steps.respond({ voteId: claim.voteId, partition: produced.partition, offset: produced.offset, alreadyAnswered: claim.alreadyAnswered, value }));
     // Not awaited: the record is in Kafka, so the 202 does not depend on the confirm's reply (a
-    // failure is retried in the background either way). The command is queued on the Redis
-    // connection here, before the 202 is sent, so a later command of this process (a replay of the
-    // same Idempotency-Key, a check of the claim) is run by Redis after it. Waiting for its reply
-    // cost every vote one more Redis round trip of latency and one more event-loop wake-up.
+    // failure is retried in the background either way). The confirm is handed to ioredis at the end
+    // of this microtask turn, together with those of the batch's other votes (vote-claims.ts) and
+    // before any of their 202s is sent, so a later command of this process (a replay of the same
+    // Idempotency-Key, a check of the claim) is run by Redis after it. Waiting for its reply cost
+    // every vote one more Redis round trip of latency and one more event-loop wake-up.
     this.confirm(claim, body);
     return { body, replayed: false };
   }
@@ -113,7 +114,7 @@ export class VoteCaster {
     return error;
   }
 
-  /** The record is in Kafka: a Redis failure here must not turn the 202 into an error. Sends the command synchronously. */
+  /** The record is in Kafka: a Redis failure here must not turn the 202 into an error. */
   private confirm(claim: Claim, body: string): void {
     this.claims.confirm(claim, body).catch((error: unknown) => {
       this.logger.warn({ err: error }, 'could not confirm a vote claim; retrying in the background');
