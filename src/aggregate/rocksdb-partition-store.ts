@@ -16,26 +16,30 @@ const WRITE_BUFFER_BYTES = 32 * 1024 * 1024;
 const OPEN_RETRY_MS = 250;
 const OPEN_GIVE_UP_MS = 60_000;
 
-type ChainedBatch = ReturnType<RocksDB['batch']> & { length: number };
+type ChainedBatch = ReturnType<RocksDB['batch']>;
 
 /** The binding's chained batch: each put goes into the native WriteBatch at once (no op objects kept). */
 class RocksDBWriteBatch implements StoreWriteBatch {
   private readonly chained: ChainedBatch;
+  /** Counted here: the binding's chained batch has no `length` (it was undefined, so confirmCheckpoints never wrote its deletes). */
+  private count = 0;
 
   constructor(db: RocksDB) {
-    this.chained = db.batch() as ChainedBatch;
+    this.chained = db.batch();
   }
 
   get length(): number {
-    return this.chained.length;
+    return this.count;
   }
 
   put(key: string, value: string): void {
     this.chained.put(key, value);
+    this.count++;
   }
 
   del(key: string): void {
     this.chained.del(key);
+    this.count++;
   }
 
   write(sync: boolean): Promise<void> {
