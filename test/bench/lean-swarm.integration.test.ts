@@ -1,3 +1,6 @@
+// Integration: gcc (builds bench/sse/sse-swarm.c and bench/fanout/floor-server.c), nginx + nchan where a test names that peer
+// (In the integration layer: it runs C programs and real loopback servers, so it runs under the machine
+// lock rather than beside a bench; beside a 1M-record aggregate bench it exceeded the unit layer's 20 s.)
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
