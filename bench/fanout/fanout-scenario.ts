@@ -128,8 +128,7 @@ export async function runFanout(options: FanoutOptions): Promise<number> {
           if (name === 'tally') {
             const tallyStep = await runTallyStep(clients, stepOptions);
             tallyRuns.push(tallyStep);
-            step ??= tallyStep;
-            if (tallyStep.stoppedBecause) step = tallyStep;
+            if (!step || tallyStep.stoppedBecause) step = tallyStep; // the first run, or the one that stopped
           } else await runPeerStep(name as PeerName, clients, stepOptions);
         }
         if (step?.stoppedBecause) break;
