@@ -22,8 +22,9 @@ if [ "$phase" != services ]; then
     echo "$lock_hash" > node_modules/.tally-lock-hash
   fi
 
-  echo "[setup] building (tsc)"
+  echo "[setup] building (tsc, then the broadcaster's optional C addon)"
   npx tsc -p tsconfig.json
+  node scripts/build-native.mjs
   # tsc never deletes an output: drop the .js of a source that was moved or deleted, so a renamed
   # test file does not run twice (once under its old name, in the wrong layer).
   find dist/src dist/test dist/bench -name '*.js' 2>/dev/null | while read -r js; do

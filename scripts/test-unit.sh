@@ -16,7 +16,7 @@ export TALLY_ENV=test TALLY_LOG_LEVEL="${TALLY_LOG_LEVEL:-warn}" \
   TALLY_PG_URL="postgres://tally_app:tally_app@$closed/tally" \
   TALLY_PG_ADMIN_URL="postgres://tally_admin:tally_admin@$closed/tally" \
   TALLY_REDIS_URL="redis://$closed"
-mapfile -t files < <(find dist/test -name '*.test.js' ! -name '*.integration.test.js' | sort)
+mapfile -t files < <(find dist/test dist/src -name '*.test.js' ! -name '*.integration.test.js' | sort)
 echo "[test:unit] ${#files[@]} unit test files, all services unreachable on purpose"
 # --test-timeout bounds each test (Node 20: each file as a whole too); --test-force-exit ends a
 # file's process once its tests are done, even if a failed test left a handle open.

@@ -74,7 +74,7 @@ const envSchema = z.object({
   TALLY_SSE_MAX_PER_IP: positiveInt.default(1000),
   TALLY_SSE_HEARTBEAT_MS: positiveInt.default(15_000),
   TALLY_SSE_SLOW_BYTES: positiveInt.default(256 * 1024),
-  TALLY_SSE_WRITE_PATH: z.enum(['direct', 'socket', 'plugin']).default('direct'),
+  TALLY_SSE_WRITE_PATH: z.enum(['batch', 'direct', 'socket', 'plugin']).default('batch'),
   TALLY_BROADCAST_TARGET_CLIENTS: positiveInt.default(18_000),
 
   TALLY_ADMIN_SECRET: z.string().min(16, 'must be at least 16 characters').default(DEV_ADMIN_SECRET),
@@ -127,7 +127,7 @@ export interface TallyConfig {
     heartbeatMs: number;
     slowClientBytes: number;
     /** How snapshots reach sockets: subscriber-transport.ts. */
-    writePath: 'direct' | 'socket' | 'plugin';
+    writePath: 'batch' | 'direct' | 'socket' | 'plugin';
     targetClients: number;
   };
   secrets: { admin: string; voter: string; voterHmac: string };

@@ -6,7 +6,8 @@
 //
 //   node dist/bench/probes/write-path-probe.js [--clients 12000] [--rounds 20] [--bytes 1300]
 //
-// Groups, each `clients / 3` connections from one child process that only reads:
+// Groups, each `clients / 4` connections from one child process that only reads:
+//   batch    HTTP-server sockets, one SocketBatch per round (socket-batch-write.ts, the C addon)
 //   direct   HTTP-server sockets (hijacked, as tally's), DirectSocketWriter (socket-direct-write.ts)
 //   socket   HTTP-server sockets, socket.write()
 //   net      sockets of a bare net.Server, socket.write() (what `bench fanout --peer node-min` does)
@@ -19,6 +20,7 @@ import http from 'node:http';
 import net from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
+import { BatchSocketWriter, SocketBatch } from '../../src/broadcast/socket-batch-write.js';
 import { DirectSocketWriter } from '../../src/broadcast/socket-direct-write.js';
 import { startProbe } from '../lib/probe-run.js';
 
@@ -27,7 +29,21 @@ const HEAD = Buffer.from('HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n
 
 interface Group {
   name: string;
+  /** One delivery each (the batch group: the batch, then nothing: its call writes them all). */
   write: (() => void)[];
+}
+
+/** The batch group's round: what Hub.broadcast does per member, then one flush. */
+function batchRound(writers: BatchSocketWriter[], frame: Buffer): () => void {
+  const batch = new SocketBatch<BatchSocketWriter>();
+  return () => {
+    for (const writer of writers) {
+      const fd = writer.batchFd;
+      if (fd >= 0) batch.add(fd, writer);
+      else writer.write(frame);
+    }
+    batch.flush(frame);
+  };
 }
 
 /** The child: `count` connections to `port`, from 127.0.0.x source addresses, reading everything. */
@@ -84,13 +100,15 @@ async function netSockets(count: number, firstAddress: number): Promise<net.Sock
 async function main(): Promise<void> {
   const { values } = parseArgs({ options: { clients: { type: 'string', default: '12000' }, rounds: { type: 'string', default: '20' }, bytes: { type: 'string', default: '1300' } } });
   await startProbe('write-path-probe');
-  const perGroup = Math.floor(Number(values.clients) / 3);
+  const perGroup = Math.floor(Number(values.clients) / 4);
   const frame = Buffer.alloc(Number(values.bytes), 'x');
   const addresses = Math.ceil(perGroup / PER_ADDRESS);
   const direct = (await httpSockets(perGroup, 2)).map((socket) => new DirectSocketWriter(socket));
   const viaWrite = await httpSockets(perGroup, 2 + addresses);
   const bare = await netSockets(perGroup, 2 + 2 * addresses);
+  const batched = (await httpSockets(perGroup, 2 + 3 * addresses)).map((socket) => new BatchSocketWriter(socket));
   const groups: Group[] = [
+    { name: 'batch (HTTP sockets, SocketBatch)', write: [batchRound(batched, frame), ...batched.slice(1).map(() => () => undefined)] },
     { name: 'direct (HTTP sockets, DirectSocketWriter)', write: direct.map((writer) => () => writer.write(frame)) },
     { name: 'socket (HTTP sockets, socket.write)', write: viaWrite.map((socket) => () => socket.write(frame)) },
     { name: 'net (bare net.Server sockets, socket.write)', write: bare.map((socket) => () => socket.write(frame)) },
@@ -110,7 +128,7 @@ async function main(): Promise<void> {
     }
   }
   const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
-  const reference = median(samples.get(groups[2]!.name)!);
+  const reference = median(samples.get(groups[3]!.name)!);
   for (const [name, values] of samples) {
     const m = median(values);
     process.stdout.write(`${name.padEnd(46)} median ${m.toFixed(2)} µs per delivery (÷ net ${(m / reference).toFixed(2)}); min ${Math.min(...values).toFixed(2)}, max ${Math.max(...values).toFixed(2)}\n`);

@@ -23,6 +23,7 @@ import { PartialFeed } from './partial-feed.js';
 import { ResultsBoard } from './results-board.js';
 import { registerResultsRoute } from './results-route.js';
 import { SnapshotWindow } from './snapshot-window.js';
+import { batchWriteSupport } from './socket-batch-write.js';
 import { directWriteSupport } from './socket-direct-write.js';
 import { RETRY_MS } from './sse-frame.js';
 import { registerStreamRoute } from './stream-route.js';
@@ -55,8 +56,18 @@ export interface RunningBroadcastServer extends RunningRole {
   readonly hub: Hub;
 }
 
-/** `direct` where this Node supports it (socket-direct-write.ts), else `socket`, said once in the log. */
+/**
+ * The write path asked for, or the next one down where this build or Node lacks it (`batch` needs
+ * the C addon, socket-batch-write.ts; `direct` needs Node's stream_wrap binding,
+ * socket-direct-write.ts), said once in the log.
+ */
 function writePath(wanted: TransportKind, logger: Logger): TransportKind {
+  if (wanted === 'batch') {
+    const unsupported = batchWriteSupport();
+    if (unsupported === undefined) return wanted;
+    logger.warn({ reason: unsupported }, 'batch socket writes unavailable (C addon not built): snapshots are written socket by socket');
+    return writePath('direct', logger);
+  }
   const unsupported = wanted === 'direct' ? directWriteSupport() : undefined;
   if (unsupported === undefined) return wanted;
   logger.warn({ reason: unsupported }, 'direct socket writes unavailable on this Node: snapshots go through socket.write()');

@@ -1,11 +1,14 @@
 // The local fan-out: subscribers grouped by survey, each survey's members in one flat array. A
 // broadcast walks that array and writes the same Buffer to every member: per delivery one
-// comparison (is the client behind?) and one socket write, nothing allocated, no closure, no
-// promise, no metric update (counted once per broadcast), no timer. A client that is behind is
+// comparison (is the client behind?) and either the socket's fd added to the broadcast's batch
+// (written by one C call at the end, socket-batch-write.ts) or one socket write; nothing
+// allocated, no closure, no promise, no metric update (counted once per broadcast), no timer. A client that is behind is
 // skipped, or dropped once it stayed behind for MAX_SKIPPED_WINDOWS snapshots in a row.
 import type { Logger } from '../logger.js';
 import type { BroadcastMetrics } from './broadcast-metrics.js';
+import { SocketBatch } from './socket-batch-write.js';
 import type { SnapshotFrame } from './sse-frame.js';
+import type { SubscriberTransport } from './subscriber-transport.js';
 import { MAX_SKIPPED_WINDOWS, type DropReason, type Subscriber } from './subscriber.js';
 
 export interface FanoutResult {
@@ -27,6 +30,7 @@ export class Hub {
   /** Set while a broadcast walks a member array: removals wait until it is done. */
   private walking: Audience | undefined;
   private readonly leftWhileWalking: Subscriber[] = [];
+  private readonly batch = new SocketBatch<SubscriberTransport>();
 
   constructor(
     private readonly metrics: BroadcastMetrics,
@@ -87,10 +91,14 @@ export class Hub {
           const transport = subscriber.transport;
           if (transport.pendingBytes <= subscriber.slowBytes) {
             subscriber.skippedWindows = 0;
-            transport.sendSnapshot(frame);
+            const fd = transport.batchFd;
+            if (fd >= 0) this.batch.add(fd, transport);
+            else transport.sendSnapshot(frame);
           } else if ((subscriber.skippedWindows += 1) < MAX_SKIPPED_WINDOWS) skipped += 1;
           else (behind ??= []).push(subscriber);
         }
+        // Before any other JavaScript runs: every fd collected is still open (socket-batch-write.ts).
+        this.batch.flush(frame.bytes);
         written = members.length - skipped - (behind?.length ?? 0);
       } finally {
         this.walking = undefined;

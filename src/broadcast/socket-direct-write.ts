@@ -66,7 +66,7 @@ let sharedRequest: WriteRequest | undefined;
 export class DirectSocketWriter {
   private queuedBytes = 0;
 
-  constructor(private readonly socket: Socket) {}
+  constructor(protected readonly socket: Socket) {}
 
   get pendingBytes(): number {
     return this.queuedBytes + this.socket.writableLength;

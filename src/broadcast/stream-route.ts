@@ -21,7 +21,7 @@ import { Subscriber } from './subscriber.js';
 import { streamHead } from './sse-handshake.js';
 import type { TransportKind } from './subscriber-transport.js';
 import { PluginTransport } from './subscriber-transport-plugin.js';
-import { DirectSocketTransport, SocketTransport } from './subscriber-transport-socket.js';
+import { BatchSocketTransport, DirectSocketTransport, SocketTransport } from './subscriber-transport-socket.js';
 import { SURVEY_ID_PATTERN } from './survey-metadata.js';
 
 export interface StreamRouteOptions {
@@ -68,7 +68,8 @@ export function registerStreamRoute(app: FastifyInstance, options: StreamRouteOp
       // current snapshot with them in one syscall.
       reply.hijack();
       const head = streamHead(Date.now(), reply.getHeaders());
-      const transport = options.transport === 'direct' ? new DirectSocketTransport(socket) : new SocketTransport(socket);
+      const transport =
+        options.transport === 'batch' ? new BatchSocketTransport(socket) : options.transport === 'direct' ? new DirectSocketTransport(socket) : new SocketTransport(socket);
       subscribeSocket(socket, new Subscriber(surveyId, ip, transport, options.slowClientBytes), head, current, options);
     } catch (error) {
       limits.release(ip);

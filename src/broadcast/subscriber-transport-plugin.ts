@@ -14,6 +14,14 @@ export class PluginTransport implements SubscriberTransport {
     return this.reply.raw.socket?.writableLength ?? 0;
   }
 
+  get batchFd(): number {
+    return -1;
+  }
+
+  finishBatchWrite(_bytes: Uint8Array, _outcome: number): void {
+    throw new Error('the plugin transport is never batched');
+  }
+
   sendSnapshot(frame: SnapshotFrame): void {
     this.reply.sse(frame.message);
   }

@@ -2,6 +2,7 @@
 // straight to the TCP socket. The response is sent without chunked encoding (see stream-route.ts),
 // so the bytes on the wire are exactly the SSE frame and one Buffer serves every client.
 import type { Socket } from 'node:net';
+import { BatchSocketWriter } from './socket-batch-write.js';
 import { DirectSocketWriter } from './socket-direct-write.js';
 import { DROPPED_SLOW_FRAME, HEARTBEAT_FRAME, SHUTDOWN_FRAME, type SnapshotFrame } from './sse-frame.js';
 import type { SubscriberTransport } from './subscriber-transport.js';
@@ -16,6 +17,14 @@ export class SocketTransport implements SubscriberTransport {
 
   get pendingBytes(): number {
     return this.socket.writableLength;
+  }
+
+  get batchFd(): number {
+    return -1;
+  }
+
+  finishBatchWrite(_bytes: Uint8Array, _outcome: number): void {
+    throw new Error('a socket.write() transport is never batched');
   }
 
   sendSnapshot(frame: SnapshotFrame): void {
@@ -42,11 +51,11 @@ export class SocketTransport implements SubscriberTransport {
  * A class of its own so that a server's hot loop sees one shape only.
  */
 export class DirectSocketTransport extends SocketTransport {
-  private readonly writer: DirectSocketWriter;
+  protected readonly writer: DirectSocketWriter;
 
-  constructor(socket: Socket) {
+  constructor(socket: Socket, writer = new DirectSocketWriter(socket)) {
     super(socket);
-    this.writer = new DirectSocketWriter(socket);
+    this.writer = writer;
   }
 
   override get pendingBytes(): number {
@@ -55,5 +64,27 @@ export class DirectSocketTransport extends SocketTransport {
 
   override sendSnapshot(frame: SnapshotFrame): void {
     this.writer.write(frame.bytes);
+  }
+}
+
+/**
+ * The direct transport whose snapshots Hub.broadcast collects into one SocketBatch per broadcast
+ * (socket-batch-write.ts); a client with bytes still queued gets its snapshot the direct way.
+ */
+export class BatchSocketTransport extends DirectSocketTransport {
+  private readonly batchWriter: BatchSocketWriter;
+
+  constructor(socket: Socket) {
+    const writer = new BatchSocketWriter(socket);
+    super(socket, writer);
+    this.batchWriter = writer;
+  }
+
+  override get batchFd(): number {
+    return this.batchWriter.batchFd;
+  }
+
+  override finishBatchWrite(bytes: Uint8Array, outcome: number): void {
+    this.batchWriter.finishBatchWrite(bytes, outcome);
   }
 }

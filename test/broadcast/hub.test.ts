@@ -15,7 +15,9 @@ import { partial } from './support/survey-fixtures.js';
 /** Records what a client would have been sent. */
 class RecordingTransport implements SubscriberTransport {
   pendingBytes = 0;
+  readonly batchFd = -1;
   readonly sent: Buffer[] = [];
+  finishBatchWrite(): void {}
   sendSnapshot(frame: SnapshotFrame): void {
     this.sent.push(frame.bytes);
   }

@@ -3,48 +3,16 @@
 // fails here rather than in production.
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import net from 'node:net';
 import { after, before, test } from 'node:test';
-import { DirectSocketWriter, directWriteSupport } from './socket-direct-write.js';
+import { DirectSocketWriter, directWriteSupport } from '../../src/broadcast/socket-direct-write.js';
+import { readAll, startLoopbackServer, type LoopbackServer } from './support/loopback-pair.js';
 
-let server: net.Server;
-let port: number;
-const accepted: net.Socket[] = [];
-
+let loopback: LoopbackServer;
 before(async () => {
-  server = net.createServer((socket) => {
-    socket.on('error', () => undefined); // resets are part of the tests
-    accepted.push(socket);
-  });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  port = (server.address() as net.AddressInfo).port;
+  loopback = await startLoopbackServer();
 });
-
-after(() => {
-  for (const socket of accepted) socket.destroy();
-  server.close();
-});
-
-/** A connected pair: `sending` is the server's side (written to), `receiving` the client's. */
-async function connectedPair(): Promise<{ sending: net.Socket; receiving: net.Socket }> {
-  const before = accepted.length;
-  const receiving = net.connect(port, '127.0.0.1');
-  await once(receiving, 'connect');
-  while (accepted.length === before) await new Promise((resolve) => setImmediate(resolve));
-  return { sending: accepted[accepted.length - 1]!, receiving };
-}
-
-async function readAll(socket: net.Socket, bytes: number): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let received = 0;
-  for await (const chunk of socket) {
-    chunks.push(chunk as Buffer);
-    received += (chunk as Buffer).length;
-    if (received >= bytes) break;
-  }
-  return Buffer.concat(chunks);
-}
+after(() => loopback.close());
+const connectedPair = () => loopback.connectedPair();
 
 test('this Node exposes what the direct path needs (process.binding stream_wrap: WriteWrap, streamBaseState, kLastWriteWasAsync)', () => {
   assert.equal(directWriteSupport(), undefined);
