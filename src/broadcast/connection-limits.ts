@@ -2,9 +2,12 @@
 // limit) and per client IP (config.broadcast.maxPerIp). In a cluster each process counts its own
 // streams, so one IP may hold up to maxPerIp streams in every process.
 //
-// In a cluster a full process stops accepting (src/role-cluster.ts, clusterAcceptGate) while a
-// sibling accepts, and accepts again once RESUME_MARGIN streams closed: the kernel then hands new
-// connections to processes with room, and only a cluster whose every process is full answers 503.
+// In a cluster a process about to be full stops accepting (src/role-cluster.ts, clusterAcceptGate)
+// while a sibling accepts, and accepts again once resumeMargin streams closed: the kernel then hands
+// new connections to processes with room, and only a cluster whose every process is full answers 503.
+// It asks to stop pauseHeadroom streams before the cap, not at it: asking is a round trip to the
+// primary, and during a burst of connects the connections a process already accepted meanwhile
+// would otherwise find it full (7 of 32,000 clients got 503 that way in a bench run).
 import { TallyError } from '../errors.js';
 import type { AcceptGate } from '../role-cluster.js';
 import type { RefusalReason } from './broadcast-metrics.js';
@@ -13,8 +16,10 @@ import type { RefusalReason } from './broadcast-metrics.js';
 const CAPACITY_RETRY_MIN_S = 2;
 const CAPACITY_RETRY_SPREAD_S = 4;
 const PER_IP_RETRY_S = 10;
-/** A paused process accepts again below max − this (a small band, so churn at the cap does not flap). */
-const resumeMargin = (max: number): number => Math.max(1, Math.min(256, Math.floor(max / 50)));
+/** A process asks to stop accepting at max − this: room for what it accepts while the primary answers. */
+const pauseHeadroom = (max: number): number => Math.min(128, Math.floor(max / 100));
+/** A paused process accepts again below max − this (a band below the pause point, so churn does not flap). */
+const resumeMargin = (max: number): number => Math.max(1, Math.min(256, Math.floor(max / 50))) + pauseHeadroom(max);
 
 export class ConnectionLimits {
   private total = 0;
@@ -37,11 +42,12 @@ export class ConnectionLimits {
   }
 
   /**
-   * After a successful admit(): if that made the process full, resolves once it stopped accepting
-   * (or learned that it is the last one accepting), so the next connection already goes elsewhere.
+   * After a successful admit(): if that made the process (nearly) full, resolves once it stopped
+   * accepting (or learned that it is the last one accepting), so the next connection already goes
+   * elsewhere.
    */
   settled(): Promise<void> | undefined {
-    return this.total >= this.maxConnections ? this.gate?.full() : undefined;
+    return this.total >= this.maxConnections - pauseHeadroom(this.maxConnections) ? this.gate?.full() : undefined;
   }
 
   /** Takes a slot, or returns the refusal (with its metric reason) to send instead. */
