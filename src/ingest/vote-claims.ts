@@ -1,7 +1,8 @@
 // Everything Redis knows about a vote, reached in ONE round trip before the vote is produced
-// (BEGIN: per-voter rate limit + Idempotency-Key + one-vote claims) and one after Kafka answered
-// (CONFIRM, RELEASE or UNKNOWN; the confirms of one producer batch are one command, the others of
-// one batch resolve in the same tick, so ioredis auto-pipelining sends them as one write).
+// (BEGIN: per-voter rate limit + Idempotency-Key + one-vote claims; the BEGINs of the votes that
+// arrive together are one command) and one after Kafka answered (CONFIRM, RELEASE or UNKNOWN; the
+// confirms of one producer batch are one command, the others of one batch resolve in the same tick,
+// so ioredis auto-pipelining sends them as one write).
 //
 // Redis layout (hash tag = the voter pseudonym, so one vote's keys share a Redis Cluster slot):
 //
@@ -33,64 +34,86 @@ export const IDEMPOTENT_RESULT_TTL_SECONDS = 24 * 3600;
 /** What Retry-After says to a request that meets another one still producing. */
 const IN_PROGRESS_RETRY_SECONDS = 1;
 
-// BEGIN. KEYS[1] = rate counter, KEYS[2] = idempotency key when ARGV[6] = '1', then the claim keys.
-// ARGV: 1 vote id, 2 request nonce, 3 pending ttl (s), 4 rate max, 5 rate window (ms), 6 has idem,
-// 7.. the ballot of each claim key (only on the second try, after a {5} answer).
+// BEGIN, for every vote that reached it in one turn of the event loop (or while the previous BEGIN
+// was in flight): one command instead of one per vote (beginBatch below says why). Per vote,
+// KEYS: the rate counter, the idempotency key when it has one, then its claim keys. ARGV: 1 pending
+// ttl (s), 2 rate max, 3 rate window (ms), then per vote: vote id, request nonce, has idem ('1'/'0'),
+// number of claim keys, number of ballots (0, or one per claim key: only on the second try, after a
+// {5} answer), the ballots. The answer is one reply per vote, in order.
 // Per claim key: absent → claim it pending · pending with this vote id → ours (a re-sent BEGIN) ·
 // pending with another → that vote is still producing · confirmed → answered already · unknown →
 // the same ballot settles it (the record carries that earlier vote id), another ballot is refused.
-// Answers: {0, pttl} rate limited · {1, body} idempotent replay · {2} same key in progress ·
+// Replies: {0, pttl} rate limited · {1, body} idempotent replay · {2} same key in progress ·
 // {3} another vote pending · {4, voteId} unsettled (unknown, other ballot) · {5} ballots needed ·
 // {6} every question answered · {7, voteId, i…} claimed (as voteId; i = already answered keys, 1-based)
+// Spanning voters, the call needs one Redis node (as CONFIRM; on a Redis Cluster it would be split per slot).
 const BEGIN_LUA = `
-local voteId = ARGV[1]
-local count = redis.call('INCR', KEYS[1])
-if count == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[5]) end
-if count > tonumber(ARGV[4]) then return {0, redis.call('PTTL', KEYS[1])} end
-local first = 2
-if ARGV[6] == '1' then
-  first = 3
-  local stored = redis.call('GET', KEYS[2])
-  if stored then
-    if string.sub(stored, 1, 1) ~= 'p' then return {1, stored} end
-    if string.sub(stored, 2) ~= ARGV[2] then return {2} end
-  end
-end
-local n = #KEYS - first + 1
-local values = {}
-local adopt = false
-for i = 1, n do
-  local v = redis.call('GET', KEYS[first + i - 1])
-  values[i] = v
-  if v and string.sub(v, 1, 1) == 'u' then
-    if ARGV[7] == nil then return {5} end
-    local owner = string.sub(v, 2, 37)
-    if string.sub(v, 39) ~= ARGV[6 + i] or (adopt and adopt ~= owner) then return {4, owner} end
-    adopt = owner
-  end
-end
-if adopt then voteId = adopt end
-local answered = {}
-local fresh = {}
-for i = 1, n do
-  local v = values[i]
-  if not v then
-    fresh[#fresh + 1] = first + i - 1
-  else
-    local kind = string.sub(v, 1, 1)
-    if kind == 'c' then
-      answered[#answered + 1] = i
-    elseif kind == 'p' and string.sub(v, 2) ~= voteId then
-      return {3}
+local function begin(rateKey, idemKey, first, n, voteId, nonce, ballots)
+  local count = redis.call('INCR', rateKey)
+  if count == 1 then redis.call('PEXPIRE', rateKey, ARGV[3]) end
+  if count > tonumber(ARGV[2]) then return {0, redis.call('PTTL', rateKey)} end
+  if idemKey then
+    local stored = redis.call('GET', idemKey)
+    if stored then
+      if string.sub(stored, 1, 1) ~= 'p' then return {1, stored} end
+      if string.sub(stored, 2) ~= nonce then return {2} end
     end
   end
+  local values = {}
+  local adopt = false
+  for i = 1, n do
+    local v = redis.call('GET', KEYS[first + i - 1])
+    values[i] = v
+    if v and string.sub(v, 1, 1) == 'u' then
+      if ballots == 0 then return {5} end
+      local owner = string.sub(v, 2, 37)
+      if string.sub(v, 39) ~= ARGV[ballots + i] or (adopt and adopt ~= owner) then return {4, owner} end
+      adopt = owner
+    end
+  end
+  if adopt then voteId = adopt end
+  local answered = {}
+  local fresh = {}
+  for i = 1, n do
+    local v = values[i]
+    if not v then
+      fresh[#fresh + 1] = first + i - 1
+    else
+      local kind = string.sub(v, 1, 1)
+      if kind == 'c' then
+        answered[#answered + 1] = i
+      elseif kind == 'p' and string.sub(v, 2) ~= voteId then
+        return {3}
+      end
+    end
+  end
+  if #answered == n then return {6} end
+  for _, k in ipairs(fresh) do redis.call('SET', KEYS[k], 'p' .. voteId, 'EX', ARGV[1]) end
+  if idemKey then redis.call('SET', idemKey, 'p' .. nonce, 'EX', ARGV[1]) end
+  local result = {7, voteId}
+  for _, i in ipairs(answered) do result[#result + 1] = i end
+  return result
 end
-if #answered == n then return {6} end
-for _, k in ipairs(fresh) do redis.call('SET', KEYS[k], 'p' .. voteId, 'EX', ARGV[3]) end
-if ARGV[6] == '1' then redis.call('SET', KEYS[2], 'p' .. ARGV[2], 'EX', ARGV[3]) end
-local result = {7, voteId}
-for _, i in ipairs(answered) do result[#result + 1] = i end
-return result
+local replies = {}
+local k = 1
+local a = 4
+while a <= #ARGV do
+  local hasIdem = ARGV[a + 2] == '1'
+  local n = tonumber(ARGV[a + 3])
+  local nb = tonumber(ARGV[a + 4])
+  local idemKey = false
+  local first = k + 1
+  if hasIdem then
+    idemKey = KEYS[k + 1]
+    first = k + 2
+  end
+  local ballots = 0
+  if nb > 0 then ballots = a + 4 end
+  replies[#replies + 1] = begin(KEYS[k], idemKey, first, n, ARGV[a], ARGV[a + 1], ballots)
+  k = first + n
+  a = a + 5 + nb
+end
+return replies
 `;
 
 // CONFIRM (Kafka acknowledged), for every vote confirmed in one turn of the event loop (the votes of
@@ -160,7 +183,7 @@ return 0
 
 type Args = (string | number)[];
 interface ClaimCommands {
-  tallyVoteBegin(...args: Args): Promise<(number | string)[]>;
+  tallyVoteBegin(...args: Args): Promise<unknown[]>;
   tallyVoteConfirm(...args: Args): Promise<number>;
   tallyVoteRelease(...args: Args): Promise<number>;
   tallyVoteUnknown(...args: Args): Promise<number>;
@@ -217,6 +240,17 @@ export function ballotOf(options: string[], region: string | null): string {
   return `${region ?? ''}|${[...options].sort().join(',')}`;
 }
 
+interface QueuedBegin {
+  /** this vote's KEYS and ARGV of BEGIN_LUA */
+  keys: string[];
+  args: Args;
+  resolve: (reply: (number | string)[]) => void;
+  reject: (error: unknown) => void;
+}
+
+/** Most votes per BEGIN command (the script runs them one after the other inside Redis). */
+const MAX_BEGIN_BATCH = 500;
+
 interface QueuedConfirm {
   claim: Claim;
   body: string;
@@ -226,6 +260,9 @@ interface QueuedConfirm {
 
 export class VoteClaims {
   private readonly redis: Redis & ClaimCommands;
+  /** BEGINs waiting for the next batch (flushBegins). */
+  private begins: QueuedBegin[] = [];
+  private beginInFlight = false;
   /** Confirms of this microtask turn, sent as one command (flushConfirms). */
   private confirms: QueuedConfirm[] = [];
 
@@ -240,6 +277,12 @@ export class VoteClaims {
       redis.defineCommand('tallyVoteUnknown', { lua: UNKNOWN_LUA });
       redis.defineCommand('tallyVoterRate', { numberOfKeys: 1, lua: RATE_LUA });
     }
+    // BEGIN and CONFIRM batch themselves and are written at once: through ioredis auto-pipelining
+    // each would wait one more setImmediate and for the auto-pipeline in flight, and a CONFIRM
+    // queued there could reach Redis after a later BEGIN written directly. (A new array: ioredis's
+    // default one may be shared by every client.)
+    const ignored = redis.options.autoPipeliningIgnoredCommands ?? [];
+    if (!ignored.includes('tallyVoteBegin')) redis.options.autoPipeliningIgnoredCommands = [...ignored, 'tallyVoteBegin', 'tallyVoteConfirm'];
     this.redis = redis as Redis & ClaimCommands;
   }
 
@@ -266,23 +309,14 @@ export class VoteClaims {
     for (let i = 0; i < questions.length; i++) keys[i] = prefix + questions[i];
     const idempotencyKey = vote.idempotencyKey === undefined ? null : VoteClaims.idempotencyKey(vote.surveyId, vote.voter, vote.idempotencyKey);
     const nonce = nextNonce();
-    const args: Args = [
-      keys.length + (idempotencyKey === null ? 1 : 2),
-      this.rateKey(vote.voter),
-      ...(idempotencyKey === null ? [] : [idempotencyKey]),
-      ...keys,
-      vote.voteId,
-      nonce,
-      PENDING_TTL_SECONDS,
-      this.limit.max,
-      this.limit.windowMs,
-      idempotencyKey === null ? '0' : '1',
-    ];
-    let answer = await callService('redis', () => this.redis.tallyVoteBegin(...args));
+    const voteKeys = idempotencyKey === null ? [this.rateKey(vote.voter), ...keys] : [this.rateKey(vote.voter), idempotencyKey, ...keys];
+    const voteArgs: Args = [vote.voteId, nonce, idempotencyKey === null ? '0' : '1', keys.length, 0];
+    let answer = await callService('redis', () => this.queueBegin(voteKeys, voteArgs));
     if (answer[0] === 5) {
       // An earlier vote's outcome is unknown on one of these questions: only the same ballot may settle it.
-      const ballots = questions.map((q) => ballotOf(vote.answers[q]!, vote.region));
-      answer = await callService('redis', () => this.redis.tallyVoteBegin(...args, ...ballots));
+      voteArgs[4] = questions.length;
+      for (const q of questions) voteArgs.push(ballotOf(vote.answers[q]!, vote.region));
+      answer = await callService('redis', () => this.queueBegin(voteKeys, voteArgs));
     }
     switch (answer[0]) {
       case 0:
@@ -300,6 +334,7 @@ export class VoteClaims {
       case 6:
         throw new TallyError('TALLY_ERR_DUPLICATE_VOTE', questions.length === 1 ? `question ${questions[0]}` : `questions ${questions.join(', ')}`);
       case 7: {
+        if (answer.length === 2) return { kind: 'claimed', voteId: String(answer[1]), alreadyAnswered: [], keys, questions, idempotencyKey, nonce };
         const alreadyAnswered: string[] = [];
         const held: string[] = [];
         const heldQuestions: string[] = [];
@@ -318,6 +353,48 @@ export class VoteClaims {
       default:
         throw new TallyError('TALLY_ERR_INTERNAL', `unexpected claim answer ${JSON.stringify(answer)}`);
     }
+  }
+
+  /** Queues one vote's BEGIN for the next batch (flushBegins); resolves with its reply. */
+  private queueBegin(keys: string[], args: Args): Promise<(number | string)[]> {
+    return new Promise((resolve, reject) => {
+      if (this.begins.push({ keys, args, resolve, reject }) === 1 && !this.beginInFlight) setImmediate(this.flushBegins);
+    });
+  }
+
+  /**
+   * Sends the queued BEGINs as one command. Votes of different connections arrive in separate I/O
+   * callbacks of one event-loop turn; setImmediate runs after all of them, and while a BEGIN is in
+   * flight the next votes wait for its reply and go out together, so a batch grows with load
+   * instead of each vote costing a Redis command, a socket write and a reply of its own (7 % of a
+   * worker's time was ioredis writing one small pipeline per vote: README "Where a vote's CPU goes").
+   */
+  private readonly flushBegins = (): void => {
+    if (this.beginInFlight || this.begins.length === 0) return;
+    const batch = this.begins.length <= MAX_BEGIN_BATCH ? this.begins : this.begins.slice(0, MAX_BEGIN_BATCH);
+    this.begins = batch === this.begins ? [] : this.begins.slice(MAX_BEGIN_BATCH);
+    const keys: string[] = [];
+    const argv: Args = [PENDING_TTL_SECONDS, this.limit.max, this.limit.windowMs];
+    for (const queued of batch) {
+      for (const key of queued.keys) keys.push(key);
+      for (const arg of queued.args) argv.push(arg);
+    }
+    this.beginInFlight = true;
+    this.redis.tallyVoteBegin(keys.length, ...keys, ...argv).then(
+      (replies) => {
+        for (let i = 0; i < batch.length; i++) batch[i]!.resolve(replies[i] as (number | string)[]);
+        this.beginSettled();
+      },
+      (error: unknown) => {
+        for (const queued of batch) queued.reject(error);
+        this.beginSettled();
+      },
+    );
+  };
+
+  private beginSettled(): void {
+    this.beginInFlight = false;
+    this.flushBegins();
   }
 
   /**
