@@ -40,7 +40,8 @@ export function openIngestDeps(config: TallyConfig, options: IngestDepsOptions =
   const metrics = createIngestMetrics(registry);
   const pool = createPool(config.postgres.url, 10, (error) => logger.warn({ reason: error.message }, 'idle PostgreSQL connection lost'));
   // No offline queue and one retry: with Redis down a request fails fast (503) instead of waiting.
-  // Auto-pipelining turns the Redis calls of concurrent votes into one round trip.
+  // Auto-pipelining turns the Redis calls of concurrent requests into one round trip (the claim
+  // script batches its own calls and bypasses it: vote-claims.ts).
   const redis = new Redis(config.redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 1, enableAutoPipelining: true, lazyConnect: false });
   redis.on('error', (error: Error) => logger.debug({ err: error }, 'redis connection error'));
   const producer = new VoteProducer(options.kafka ?? createKafka(config, 'ingest', logger), config, logger, metrics, { ...defaultVoteProducerOptions, ...options.producer }, (partitions) =>
