@@ -30,6 +30,8 @@ export interface AuthHooks {
   requireAdmin: onRequestAsyncHookHandler;
   /** Vote routes: sets request.voter; 401 without a valid token, 403 for an admin token. */
   requireVoter: onRequestAsyncHookHandler;
+  /** The same check, synchronous: the request's voter, or throws 401 / 403 (for a route's own hook). */
+  voterOf: (request: FastifyRequest) => Voter;
 }
 
 type Kind = 'admin' | 'voter';
@@ -96,23 +98,25 @@ export async function registerAuth(app: FastifyInstance, config: TallyConfig): P
     throw new TallyError('TALLY_ERR_UNAUTHORIZED', 'token is invalid or expired');
   };
 
+  const voterOf = (request: FastifyRequest): Voter => {
+    const token = bearerToken(request);
+    const known = verified.get(token);
+    if (known !== null) return known;
+    const claims = claimsAs('voter', token);
+    if (claims === null) return refuse('admin', token, VOTE_SCOPE);
+    const voter = { pseudonym: pseudonym(claims.sub) };
+    verified.set(token, voter, claims.exp);
+    return voter;
+  };
+
   return {
     requireAdmin: async (request) => {
       const token = bearerToken(request);
       if (claimsAs('admin', token) === null) refuse('voter', token, ADMIN_SCOPE);
     },
     requireVoter: async (request) => {
-      const token = bearerToken(request);
-      const known = verified.get(token);
-      if (known !== null) {
-        request.voter = known;
-        return;
-      }
-      const claims = claimsAs('voter', token);
-      if (claims === null) return refuse('admin', token, VOTE_SCOPE);
-      const voter = { pseudonym: pseudonym(claims.sub) };
-      verified.set(token, voter, claims.exp);
-      request.voter = voter;
+      request.voter = voterOf(request);
     },
+    voterOf,
   };
 }

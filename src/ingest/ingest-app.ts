@@ -89,8 +89,8 @@ export async function buildIngestApp(deps: IngestDeps, options: Partial<IngestAp
     claims,
     sessions: new AnswerSessions(pool),
     metrics,
-    requireVoter: auth.requireVoter,
-    limitPerIp: limitPerIp.hook(),
+    voterOf: auth.voterOf,
+    limitPerIp,
   });
   return { app, auth, limitPerIp, claims };
 }

@@ -47,13 +47,16 @@ export class IpRateLimit {
     return Math.max(1, Math.ceil((1 - bucket.tokens) / this.perMs / 1000));
   }
 
-  /** The onRequest hook: 429 TALLY_ERR_RATE_LIMITED with Retry-After past the limit. */
+  /** Takes one token for the request's address; past the limit throws 429 TALLY_ERR_RATE_LIMITED with Retry-After. */
+  check(request: FastifyRequest): void {
+    const wait = this.take(request.ip);
+    if (wait > 0) {
+      throw new TallyError('TALLY_ERR_RATE_LIMITED', `more than ${this.max} requests per ${this.windowMs} ms from this address (per ingest process)`, { retryAfterSeconds: wait });
+    }
+  }
+
+  /** The onRequest hook: `check` as an async hook. */
   hook(): onRequestAsyncHookHandler {
-    return async (request: FastifyRequest) => {
-      const wait = this.take(request.ip);
-      if (wait > 0) {
-        throw new TallyError('TALLY_ERR_RATE_LIMITED', `more than ${this.max} requests per ${this.windowMs} ms from this address (per ingest process)`, { retryAfterSeconds: wait });
-      }
-    };
+    return async (request: FastifyRequest) => this.check(request);
   }
 }
