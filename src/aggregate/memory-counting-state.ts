@@ -13,10 +13,10 @@ export class MemoryCountingState implements CountingState {
     return this.ledger.get(surveyId)?.get(voterId);
   }
 
-  setAnsweredQuestions(surveyId: string, voterId: string, questions: string[]): void {
+  setAnsweredQuestions(surveyId: string, voterId: string, questions: readonly string[]): void {
     let voters = this.ledger.get(surveyId);
     if (!voters) this.ledger.set(surveyId, (voters = new Map()));
-    voters.set(voterId, questions);
+    voters.set(voterId, questions.slice()); // applyVote reuses its array
   }
 
   surveyTally(surveyId: string): SurveyTally {

@@ -53,6 +53,9 @@ export const FAST_PATH_SCHEMA = JSON.stringify({
 /** ASCII strings up to this many bytes are kept and reused (their code fits in 31 bits). */
 const SHORT_STRING_BYTES = 4;
 const SHORT_STRINGS_KEPT = 4096;
+/** Survey id strings kept for reuse (a direct-mapped cache), and the longest id kept. */
+const SURVEY_IDS_KEPT = 256;
+const SURVEY_ID_KEPT_BYTES = 128;
 /** avsc's bound for a long it returns. */
 const MAX_SAFE_LONG = 9007199254740990;
 
@@ -68,6 +71,8 @@ export class VoteWireDecoder {
   private end = 0;
   /** ASCII strings of up to SHORT_STRING_BYTES, by their bytes (length, then 7 bits a byte). */
   private readonly shortStrings = new Map<number, string>();
+  /** Survey ids read lately, by a hash of their bytes (`surveyIdString`). */
+  private readonly surveyIds: Array<{ bytes: Buffer; text: string } | undefined> = new Array<{ bytes: Buffer; text: string } | undefined>(SURVEY_IDS_KEPT).fill(undefined);
   /** A block count the bytes left cannot hold (0: none). */
   private impossibleCount = 0;
   /** Where the bytes of the last string read start. */
@@ -109,7 +114,7 @@ export class VoteWireDecoder {
     this.end = end;
     const voteId = this.string();
     if (voteId === null) return null;
-    const surveyId = this.string();
+    const surveyId = this.surveyIdString();
     if (surveyId === null) return null;
     const surveyIdStart = this.stringStart;
     const surveyIdEnd = this.pos;
@@ -184,6 +189,34 @@ export class VoteWireDecoder {
   }
 
   /**
+   * The survey id: a string like `string()`'s, but an id whose bytes were read lately returns the
+   * same string again (a batch holds the votes of a few surveys). No string per vote, and every map
+   * keyed by survey id then finds it by identity, its hash already computed.
+   */
+  private surveyIdString(): string | null {
+    const length = this.long();
+    if (!(length >= 0) || length > this.end - this.pos) return null;
+    const from = this.pos;
+    this.stringStart = from;
+    this.pos = from + length;
+    if (length === 0) return '';
+    const { bytes } = this;
+    if (length > SURVEY_ID_KEPT_BYTES) return bytes.utf8Slice(from, from + length);
+    let hash = 0x811c9dc5; // FNV-1a
+    for (let i = from; i < from + length; i++) hash = Math.imul(hash ^ bytes[i]!, 0x01000193);
+    const slot = (hash >>> 0) % SURVEY_IDS_KEPT;
+    const kept = this.surveyIds[slot];
+    if (kept !== undefined && kept.bytes.length === length) {
+      let same = true;
+      for (let i = 0; i < length && same; i++) same = kept.bytes[i] === bytes[from + i];
+      if (same) return kept.text;
+    }
+    const text = bytes.utf8Slice(from, from + length);
+    this.surveyIds[slot] = { bytes: Buffer.from(bytes.subarray(from, from + length)), text };
+    return text;
+  }
+
+  /**
    * The count of the next block of a map or array, read as avsc reads it (any length, bytes past the
    * record read as 0): 0 at the end; null, with `impossibleCount` set, when the bytes left cannot
    * hold that many items of at least `minItemBytes` each.
@@ -242,9 +275,19 @@ export class VoteWireDecoder {
 
   /** array<string> */
   private options(): string[] | null {
-    const options: string[] = [];
+    // The first block's count sizes the array (an empty array grew to 17 slots on its first push:
+    // these arrays were a fifth of the worker's allocations); a later block (writers send one) pushes.
+    let count = this.blockCount(1);
+    if (count === null) return null;
+    if (count === 0) return [];
+    const options = new Array<string>(count);
+    for (let i = 0; i < count; i++) {
+      const option = this.string();
+      if (option === null) return null;
+      options[i] = option;
+    }
     for (;;) {
-      let count = this.blockCount(1);
+      count = this.blockCount(1);
       if (count === null) return null;
       if (count === 0) return options;
       while (count-- > 0) {

@@ -176,7 +176,7 @@ export class VoterLedger {
     if (voters.size !== size) this.youngSize++;
   }
 
-  /** An equal list among the shared ones, or this one (then shared from now on). */
+  /** An equal list among the shared ones, or a copy of this one (then shared from now on). */
   private share(questions: readonly string[]): readonly string[] {
     const { shared } = this;
     for (let k = 0; k < shared.length; k++) {
@@ -188,9 +188,10 @@ export class VoterLedger {
     }
     const slot = this.nextShared;
     this.nextShared = (slot + 1) % SHARED_LISTS;
-    shared[slot] = questions;
+    const copy = questions.slice(); // the caller's array is applyVote's, reused by its next vote
+    shared[slot] = copy;
     this.sharedJson[slot] = '';
-    return questions;
+    return copy;
   }
 
   /** The stored value of a question list (its JSON, computed once for a shared list). */
