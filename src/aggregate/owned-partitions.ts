@@ -5,7 +5,8 @@
 //
 // Batch path (src/aggregate/README.md draws it):
 //   fetch (kafkajs) → pack → worker (chain, decode, count) → [DLQ produce → commit] → synced write
-//   and Redis (in the worker) → Kafka commit of the stored next offset (for lag tools).
+//   and Redis (in the worker) → Kafka commit of the stored next offset (for lag tools; the next batch
+//   does not wait for it).
 // On assignment the consumer seeks to the offset stored in RocksDB, never the group's commit.
 //
 // Pipelining: kafkajs only fetches again when eachBatch returns, so eachBatch queues the batch on
@@ -41,6 +42,9 @@ class OwnedPartition {
   stopped = false;
   /** A refresh-partials step is queued on the chain (never more than one). */
   refreshQueued = false;
+  /** A Kafka offset commit is in flight; `commitNext` is the newer offset to commit after it. */
+  committing = false;
+  commitNext: string | null = null;
   private tail: Promise<unknown> = Promise.resolve();
 
   constructor(readonly partition: number) {
@@ -144,7 +148,7 @@ export class OwnedPartitions {
         lifecycle.committed();
       }
       // Not packed.index.length: its buffer was transferred to the worker (length 0 here).
-      await this.afterWrite(owned, result, payload, result.records, started);
+      this.afterWrite(owned, result, payload, result.records, started);
     } catch (error) {
       throw this.failed(owned, during, error);
     }
@@ -211,8 +215,8 @@ export class OwnedPartitions {
     await Promise.all([...this.owned.keys()].map((partition) => this.release(partition, true)));
   }
 
-  private async afterWrite(owned: OwnedPartition, result: WrittenResult, payload: EachBatchPayload, records: number, started: number): Promise<void> {
-    const { metrics, consumer, logger } = this.deps;
+  private afterWrite(owned: OwnedPartition, result: WrittenResult, payload: EachBatchPayload, records: number, started: number): void {
+    const { metrics } = this.deps;
     owned.nextOffset = Number(result.nextOffset);
     this.setPartialsBehind(owned, result.partialsBehind);
     const { outcomes } = result;
@@ -223,12 +227,34 @@ export class OwnedPartitions {
     metrics.batchRecords.observe(records);
     if (result.checkpoint) this.storeCheckpoints(owned, [result.checkpoint]);
     this.logProgress(owned, Number(payload.batch.highWatermark));
-    // The commit only informs lag tools (the stored offset is the truth): a failure is logged, and
-    // the next batch's commit catches up.
-    await consumer
-      .commitOffsets([{ topic: this.topic, partition: owned.partition, offset: result.nextOffset }])
-      .catch((error: unknown) => logger.warn({ partition: owned.partition, err: error }, 'Kafka offset commit failed (state is durable; next commit catches up)'));
+    this.commitToKafka(owned, result.nextOffset);
     metrics.batchDuration.observe((performance.now() - started) / 1000);
+  }
+
+  /**
+   * Commits the stored next offset to the group. The commit only informs lag tools (the stored
+   * offset is the truth, the consumer seeks to it on assignment), so the partition's next batch
+   * does not wait for it: at most one commit per partition is in flight, and a newer offset that
+   * arrives meanwhile is committed when it returns (older ones are never sent after newer ones).
+   * A failure is logged, and the next commit catches up.
+   */
+  private commitToKafka(owned: OwnedPartition, offset: string): void {
+    owned.commitNext = offset;
+    if (owned.committing) return;
+    owned.committing = true;
+    const send = (): void => {
+      const next = owned.commitNext;
+      owned.commitNext = null;
+      if (next === null) {
+        owned.committing = false;
+        return;
+      }
+      void this.deps.consumer
+        .commitOffsets([{ topic: this.topic, partition: owned.partition, offset: next }])
+        .catch((error: unknown) => this.deps.logger.warn({ partition: owned.partition, err: error }, 'Kafka offset commit failed (state is durable; next commit catches up)'))
+        .finally(send);
+    };
+    send();
   }
 
   private openNow(partition: number): OwnedPartition {
