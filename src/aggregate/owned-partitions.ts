@@ -35,7 +35,8 @@ const RETRY_DELAY_MS = 1000;
 class OwnedPartition {
   readonly lifecycle: PartitionLifecycle;
   nextOffset = 0;
-  queued = 0;
+  /** Batches queued on the chain and not done yet, oldest first (each settles when its step does). */
+  readonly batches: Promise<unknown>[] = [];
   retryAt = 0;
   lastProgressLog = 0;
   /** Stopped for good (TALLY_ERR_TOPIC_ID): fetching paused, nothing counted until a restart. */
@@ -101,11 +102,17 @@ export class OwnedPartitions {
     const { batch } = payload;
     if (batch.messages.length === 0) return;
     const owned = this.owned.get(batch.partition) ?? this.openNow(batch.partition);
-    owned.queued++;
-    const step = owned.enqueue(() => this.processBatch(owned, payload)).finally(() => owned.queued--);
+    const step = owned.enqueue(() => this.processBatch(owned, payload)).finally(() => {
+      // A block, not `() => owned.batches.shift()`: finally() waits for a promise its callback
+      // returns, and the one shifted out settles only after this step (a deadlock).
+      owned.batches.shift();
+    });
+    owned.batches.push(step.catch(() => undefined));
     payload.resolveOffset(batch.lastOffset());
-    if (owned.queued > MAX_QUEUED_BATCHES) await step.catch(() => undefined);
-    else void step.catch(() => undefined);
+    // Too many batches waiting: wait for the oldest one only, so the partition's queue never runs
+    // dry while kafkajs fetches and decodes the next batch (waiting for this one, the newest, left
+    // the partition's worker idle from the end of its queue until the next fetch was decoded).
+    if (owned.batches.length > MAX_QUEUED_BATCHES) await owned.batches[0];
   }
 
   private async processBatch(owned: OwnedPartition, payload: EachBatchPayload): Promise<void> {
