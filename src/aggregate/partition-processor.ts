@@ -7,6 +7,7 @@
 //                 seeks back to nextOffset)
 //     schemas     resolve writer schema ids new to this thread (registry), before anything changes
 //     read        record-reader.ts: chain every record, Merkle leaf of every record; decode + structural rules → vote or DLQ entry
+//                 (in slices of ROWS_PER_SLICE rows: the thread's other partitions get a turn in between)
 //     ledger      voters memory knows are counted at once; the others wait for one lookup of the
 //                 batch's unknown voters (voter-ledger.ts)
 //     count       apply-votes.ts: applyVote per vote, in offset order, on PartitionState
@@ -48,7 +49,18 @@ export interface ProcessorContext {
   topicId?: string;
 }
 
-/** What the record loop of one batch found. */
+/**
+ * Rows read between two turns given to the thread's other tasks (~15 ms): the partitions pinned to
+ * a thread share it, and a batch read in one go held up the others' short steps (a held write's
+ * commit, its fsync and Redis publish) for a whole batch — in the 1M bench the commit step of a
+ * partition waited ~0.3-0.4 s behind the other partitions' batches on its thread. Safe: the steps
+ * of one partition never interleave (the main thread chains them), so only other partitions' tasks
+ * run in between.
+ */
+const ROWS_PER_SLICE = 2048;
+const otherTasksFirst = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+/** What the record loop of one batch found (so far). */
 interface ReadRows {
   /** The chain head after the batch's last record (latin1). */
   head: string;
@@ -190,7 +202,11 @@ export class PartitionProcessor {
     // read and count (from the first count on, memory is ahead of the store until the write lands)
     const partialsCurrent = this.publishedThrough === state.nextOffset;
     const dlq: DlqRecord[] = [];
-    const read = this.readRows(records, first, dlq);
+    const read: ReadRows = { head: state.head.toString('latin1'), votes: 0, accepted: 0, waiting: null };
+    for (let from = first; from < records.rows; from += ROWS_PER_SLICE) {
+      if (from > first) await otherTasksFirst();
+      this.readRows(records, from, Math.min(records.rows, from + ROWS_PER_SLICE), dlq, read);
+    }
     const { head, votes } = read;
     let { accepted } = read;
     if (read.waiting !== null) {
@@ -224,22 +240,20 @@ export class PartitionProcessor {
   }
 
   /**
-   * The record loop: the chain over every record, votes (or DLQ entries) in offset order. A vote
+   * The record loop over rows [from, to), continuing `read` (a batch is read in slices of
+   * ROWS_PER_SLICE): the chain over every record, votes (or DLQ entries) in offset order. A vote
    * whose voter the ledger knows is counted at once (no vote outlives its record: less for the young
    * GC to copy); from the first voter that must be read from the store on, votes wait in `waiting`
    * for the one lookup and are counted after it, still in offset order. A method of its own so V8
    * optimizes the loop apart from the batch's rarer steps (in `process`, each batch's first pass
    * through the steps after the loop deoptimized the loop's code: --trace-deopt).
    */
-  private readRows(records: PackedRecords, first: number, dlq: DlqRecord[]): ReadRows {
+  private readRows(records: PackedRecords, from: number, to: number, dlq: DlqRecord[], read: ReadRows): void {
     const { state } = this;
     const { reader } = this.context;
     const { merkle, ledger } = state;
-    let head = state.head.toString('latin1');
-    let waiting: VoteCast[] | null = null;
-    let votes = 0;
-    let accepted = 0;
-    for (let row = first; row < records.rows; row++) {
+    let { head, waiting, votes, accepted } = read;
+    for (let row = from; row < to; row++) {
       head = reader.chain(records, row, head);
       merkle?.pushDigest(reader.leafDigest(records, row));
       const vote = reader.read(records, row, dlq);
@@ -248,7 +262,10 @@ export class PartitionProcessor {
       if (!ledger.want(vote.surveyId, vote.voterId) || waiting !== null) (waiting ??= []).push(vote);
       else if (applyVote(state, vote) === 'accepted') accepted++;
     }
-    return { head, votes, accepted, waiting };
+    read.head = head;
+    read.waiting = waiting;
+    read.votes = votes;
+    read.accepted = accepted;
   }
 
   /** The held batch's synced write, then the partials of the surveys it changed. */
