@@ -161,13 +161,20 @@ export class VoteWireDecoder {
     return value % 2 === 1 ? -(value + 1) / 2 : value / 2;
   }
 
+  /** Reads a string's length and steps over its bytes (from `stringStart`); -1 for a negative or overlong one. */
+  private stringLength(): number {
+    const length = this.long();
+    if (!(length >= 0) || length > this.end - this.pos) return -1;
+    this.stringStart = this.pos;
+    this.pos += length;
+    return length;
+  }
+
   /** A string inside the record; null for a negative or overlong length. */
   private string(): string | null {
-    const length = this.long();
-    if (!(length >= 0) || length > this.end - this.pos) return null;
-    const from = this.pos;
-    this.stringStart = from;
-    this.pos = from + length;
+    const length = this.stringLength();
+    if (length < 0) return null;
+    const from = this.stringStart;
     if (length === 0) return '';
     if (length <= SHORT_STRING_BYTES) {
       // Question, option and region ids are short and repeat in every vote: one string each.
@@ -194,11 +201,9 @@ export class VoteWireDecoder {
    * keyed by survey id then finds it by identity, its hash already computed.
    */
   private surveyIdString(): string | null {
-    const length = this.long();
-    if (!(length >= 0) || length > this.end - this.pos) return null;
-    const from = this.pos;
-    this.stringStart = from;
-    this.pos = from + length;
+    const length = this.stringLength();
+    if (length < 0) return null;
+    const from = this.stringStart;
     if (length === 0) return '';
     const { bytes } = this;
     if (length > SURVEY_ID_KEPT_BYTES) return bytes.utf8Slice(from, from + length);
