@@ -55,7 +55,9 @@ export class BatchSocketWriter extends DirectSocketWriter {
     if (handle === null || this.pendingBytes !== 0) return -1;
     if (handle !== this.handle) {
       this.handle = handle;
-      this.fd = handle.fd;
+      // Only a plain TCP handle has its own fd (a TLS wrap, say, has none: it must never be batched).
+      const fd: unknown = handle.fd;
+      this.fd = typeof fd === 'number' && fd > 2 ? fd : -1;
     }
     return this.fd;
   }
