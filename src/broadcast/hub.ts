@@ -2,8 +2,9 @@
 // broadcast walks that array and writes the same Buffer to every member: per delivery one
 // comparison (is the client behind?) and either the socket's fd added to the broadcast's batch
 // (written by one C call at the end, socket-batch-write.ts) or one socket write; nothing
-// allocated, no closure, no promise, no metric update (counted once per broadcast), no timer. A client that is behind is
-// skipped, or dropped once it stayed behind for MAX_SKIPPED_WINDOWS snapshots in a row.
+// allocated, no closure, no promise, no metric update (counted once per broadcast), no timer. A
+// client that is behind is skipped, or dropped once it stayed behind for MAX_SKIPPED_WINDOWS
+// snapshots in a row.
 import type { Logger } from '../logger.js';
 import type { BroadcastMetrics } from './broadcast-metrics.js';
 import { SocketBatch } from './socket-batch-write.js';
@@ -101,6 +102,7 @@ export class Hub {
         this.batch.flush(frame.bytes);
         written = members.length - skipped - (behind?.length ?? 0);
       } finally {
+        this.batch.discard(); // nothing left after a flush; after a throw, no fd may outlive this call
         this.walking = undefined;
         for (const subscriber of this.leftWhileWalking.splice(0)) this.leave(subscriber);
       }

@@ -98,6 +98,15 @@ export class SocketBatch<Owner extends { finishBatchWrite(bytes: Uint8Array, out
     this.owners.fill(undefined as unknown as Owner, 0, count);
   }
 
+  /**
+   * Forgets what was collected without writing (after a broadcast that threw half-way): an fd kept
+   * until the next broadcast could by then belong to another connection.
+   */
+  discard(): void {
+    this.owners.fill(undefined as unknown as Owner, 0, this.count);
+    this.count = 0;
+  }
+
   private grow(): void {
     const fds = new Int32Array(this.fds.length * 2);
     fds.set(this.fds);

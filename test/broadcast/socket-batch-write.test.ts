@@ -96,3 +96,16 @@ test('a batch write to a connection the peer reset destroys that socket instead 
   assert.equal(sending.destroyed, true);
   assert.ok(writer.handedBack.some((outcome) => outcome < 0), 'the batch reported the error (-errno)');
 });
+
+test('a discarded batch sends nothing: no collected fd outlives the broadcast that collected it', async () => {
+  const { sending, receiving } = await loopback.connectedPair();
+  const writer = new CountingWriter(sending);
+  const batch = new SocketBatch<CountingWriter>();
+  batch.add(writer.batchFd, writer);
+  batch.discard(); // what Hub.broadcast does in `finally`, e.g. after a throw half-way
+  batch.flush(Buffer.from('stale\n\n'));
+  const fresh = Buffer.from('id: 2\n\n');
+  batchWrite([writer], fresh);
+  assert.deepEqual(await readAll(receiving, fresh.length), fresh, 'only the later write arrives');
+  receiving.destroy();
+});
