@@ -24,6 +24,12 @@ if [ "$phase" != services ]; then
 
   echo "[setup] building (tsc, then the broadcaster's optional C addon)"
   npx tsc -p tsconfig.json
+  # The addon (and the bench's C programs) need gcc: installed from Debian if this machine lacks it;
+  # if that fails too, the build says so and the broadcaster uses its direct write path.
+  if ! command -v gcc >/dev/null && command -v apt-get >/dev/null; then
+    echo "[setup] installing gcc (Debian) for the broadcaster's C addon"
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gcc) >/dev/null 2>&1 || echo "[setup] gcc could not be installed" >&2
+  fi
   node scripts/build-native.mjs
   # tsc never deletes an output: drop the .js of a source that was moved or deleted, so a renamed
   # test file does not run twice (once under its old name, in the wrong layer).

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `npm run test:unit`: the unit layer (test/**/<name>.test.ts), every file at once, no service.
-# Builds first (installing the Node dependencies if missing) but brings up no stack, installs no
-# Debian package and runs no migration. Every TALLY_* service address points at a closed port, so a
+# Builds first (installing the Node dependencies, and gcc for the broadcaster's C addon, if missing)
+# but brings up no stack and runs no migration. Every TALLY_* service address points at a closed port, so a
 # unit test that quietly needs Kafka, the registry, PostgreSQL or Redis fails loudly (connection
 # refused) instead of passing because the machine happens to run them. Extra arguments go to
 # `node --test`.
